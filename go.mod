@@ -1,0 +1,8 @@
+module github.com/earlynet/earlynet
+
+go 1.26.8
+
+require (
+	github.com/google/go-cmp v0.7.0 // indirect
+	gopkg.in/ini.v1 v1.67.0 // indirect
+)
