@@ -292,7 +292,11 @@ func vlanGroup(v *profiles.VLAN) Group {
 func ipGroup(name string, ip *profiles.IPConfig, v6 bool) Group {
 	g := Group{Name: name}
 	for i, a := range ip.Addresses {
-		g.add(fmt.Sprintf("address%d", i+1), a.String())
+		v := a.String()
+		if i == 0 && ip.Gateway.IsValid() {
+			v += "," + ip.Gateway.String() // NetworkManager 1.42's form
+		}
+		g.add(fmt.Sprintf("address%d", i+1), v)
 	}
 	if v6 && ip.AddrGenMode != "" {
 		g.add("addr-gen-mode", ip.AddrGenMode)
@@ -322,7 +326,7 @@ func ipGroup(name string, ip *profiles.IPConfig, v6 bool) Group {
 	if len(ip.DNSSearch) > 0 {
 		g.add("dns-search", joinList(ip.DNSSearch))
 	}
-	if ip.Gateway.IsValid() {
+	if ip.Gateway.IsValid() && len(ip.Addresses) == 0 {
 		g.add("gateway", ip.Gateway.String())
 	}
 	if ip.IgnoreAutoDNS {
