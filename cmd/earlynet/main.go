@@ -76,7 +76,7 @@ func exitCode(err error, stderr io.Writer) int {
 // argument.
 func run(ctx context.Context, argv []string, stdout, stderr io.Writer) error {
 	if len(argv) > 0 && filepath.Base(argv[0]) == "nm-initrd-generator" {
-		return runInitrd(ctx, argv[1:], stdout, stderr)
+		return runGenerator(ctx, argv[1:], stdout, stderr)
 	}
 	if len(argv) < 2 {
 		printUsage(stderr)
