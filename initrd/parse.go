@@ -3,6 +3,8 @@ package initrd
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/earlynet/earlynet/profiles"
 )
@@ -58,6 +60,7 @@ type tokenValue struct{ tok, val string }
 // skipped, and profiles NetworkManager would refuse are dropped.
 func Parse(tokens []string, env Env) *Result {
 	r := &reader{env: env, explicit: map[*entry]bool{}, bootifOn: true}
+	tokens = r.printable(tokens)
 	r.phaseA(tokens)
 	for _, t := range tokens {
 		r.tok = t
@@ -67,6 +70,22 @@ func Parse(tokens []string, env Env) *Result {
 	r.tok = ""
 	r.phaseC()
 	return r.result()
+}
+
+// printable drops tokens with control characters or invalid UTF-8, which
+// no kernel command line option means and which must not reach a file
+// name or a keyfile.
+func (r *reader) printable(tokens []string) []string {
+	out := tokens[:0:0]
+	for _, t := range tokens {
+		if !utf8.ValidString(t) || strings.ContainsFunc(t, unicode.IsControl) {
+			r.tok = ""
+			r.warn("Ignoring token with control characters or invalid UTF-8: %q", t)
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 func (r *reader) warn(format string, args ...any) {

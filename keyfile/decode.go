@@ -1,9 +1,13 @@
 package keyfile
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/ini.v1"
 
@@ -26,6 +30,13 @@ var loadOptions = ini.LoadOptions{
 // Parse reads key file text into groups, in file order. Values are
 // returned as written (still GKeyFile-escaped).
 func Parse(data []byte) ([]Group, error) {
+	if bytes.IndexByte(data, 0) >= 0 {
+		return nil, errors.New("keyfile contains a NUL byte")
+	}
+	data, err := guardQuotes(data)
+	if err != nil {
+		return nil, err
+	}
 	f, err := ini.LoadSources(loadOptions, data)
 	if err != nil {
 		return nil, err
@@ -40,7 +51,8 @@ func Parse(data []byte) ([]Group, error) {
 		}
 		g := Group{Name: s.Name()}
 		for _, k := range s.Keys() {
-			g.add(k.Name(), k.Value())
+			v := strings.TrimPrefix(k.Value(), quoteGuard)
+			g.add(k.Name(), strings.TrimSuffix(v, quoteGuard))
 		}
 		gs = append(gs, g)
 	}
@@ -309,4 +321,41 @@ func parseBool(s string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("not a boolean: %q", s)
+}
+
+// quoteGuard is put before values that start with '`' or '"""', which
+// ini.v1 always reads as quoted (multi-line) strings, and after values that
+// end in white space, which ini.v1 trims; GKeyFile reads both literally.
+// Parse removes it again. Keyfiles cannot contain NUL.
+const quoteGuard = "\x00"
+
+// guardQuotes prefixes quoteGuard to such values. It refuses the key "-",
+// which ini.v1 would turn into a numbered key.
+func guardQuotes(data []byte) ([]byte, error) {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for i, l := range lines {
+		eq := bytes.IndexByte(l, '=')
+		if eq < 0 || bytes.HasPrefix(bytes.TrimLeft(l, " \t"), []byte("#")) {
+			continue
+		}
+		if string(bytes.TrimSpace(l[:eq])) == "-" {
+			return nil, fmt.Errorf("line %d: invalid key name %q", i+1, "-")
+		}
+		v := bytes.TrimLeft(l[eq+1:], " \t")
+		body, nl := bytes.CutSuffix(v, []byte("\n"))
+		var out []byte
+		out = append(out, l[:len(l)-len(v)]...)
+		if bytes.HasPrefix(body, []byte("`")) || bytes.HasPrefix(body, []byte(`"""`)) {
+			out = append(out, quoteGuard...)
+		}
+		out = append(out, body...)
+		if r, _ := utf8.DecodeLastRune(body); len(body) > 0 && unicode.IsSpace(r) {
+			out = append(out, quoteGuard...) // GKeyFile keeps trailing space
+		}
+		if nl {
+			out = append(out, '\n')
+		}
+		lines[i] = out
+	}
+	return bytes.Join(lines, nil), nil
 }

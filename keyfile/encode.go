@@ -170,8 +170,8 @@ func splitNum(k string) (string, int) {
 func connectionGroup(p *profiles.Profile) Group {
 	g := Group{Name: "connection"}
 	g.add("id", escapeValue(p.ID))
-	g.add("uuid", p.UUID)
-	g.add("type", p.Type)
+	g.add("uuid", escapeValue(p.UUID))
+	g.add("type", escapeValue(p.Type))
 	var rest Group
 	if p.AutoconnectPriority != 0 {
 		rest.add("autoconnect-priority", strconv.Itoa(p.AutoconnectPriority))
@@ -226,10 +226,10 @@ func ethernetGroups(e *profiles.Ethernet) []Group {
 		g.add("cloned-mac-address", escapeValue(e.ClonedMACAddress))
 	}
 	if e.Duplex != "" {
-		g.add("duplex", e.Duplex)
+		g.add("duplex", escapeValue(e.Duplex))
 	}
 	if e.MACAddress != "" {
-		g.add("mac-address", e.MACAddress)
+		g.add("mac-address", escapeValue(e.MACAddress))
 	}
 	if e.MTU != 0 {
 		g.add("mtu", strconv.FormatUint(uint64(e.MTU), 10))
@@ -258,7 +258,7 @@ func ethernetGroups(e *profiles.Ethernet) []Group {
 func infinibandGroup(ib *profiles.Infiniband) Group {
 	g := Group{Name: "infiniband"}
 	if ib.MACAddress != "" {
-		g.add("mac-address", ib.MACAddress)
+		g.add("mac-address", escapeValue(ib.MACAddress))
 	}
 	if ib.MTU != 0 {
 		g.add("mtu", strconv.FormatUint(uint64(ib.MTU), 10))
@@ -270,7 +270,7 @@ func infinibandGroup(ib *profiles.Infiniband) Group {
 		g.add("parent", escapeValue(ib.Parent))
 	}
 	if ib.TransportMode != "" {
-		g.add("transport-mode", ib.TransportMode)
+		g.add("transport-mode", escapeValue(ib.TransportMode))
 	}
 	return g
 }
@@ -299,13 +299,13 @@ func ipGroup(name string, ip *profiles.IPConfig, v6 bool) Group {
 		g.add(fmt.Sprintf("address%d", i+1), v)
 	}
 	if v6 && ip.AddrGenMode != "" {
-		g.add("addr-gen-mode", ip.AddrGenMode)
+		g.add("addr-gen-mode", escapeValue(ip.AddrGenMode))
 	}
 	if ip.DHCPClientID != "" {
 		g.add("dhcp-client-id", escapeValue(ip.DHCPClientID))
 	}
 	if ip.DHCPDSCP != "" {
-		g.add("dhcp-dscp", ip.DHCPDSCP)
+		g.add("dhcp-dscp", escapeValue(ip.DHCPDSCP))
 	}
 	if ip.DHCPHostname != "" {
 		g.add("dhcp-hostname", escapeValue(ip.DHCPHostname))
@@ -338,7 +338,7 @@ func ipGroup(name string, ip *profiles.IPConfig, v6 bool) Group {
 	if ip.Required {
 		g.add("may-fail", "false")
 	}
-	g.add("method", ip.Method)
+	g.add("method", escapeValue(ip.Method))
 	if ip.NeverDefault {
 		g.add("never-default", "true")
 	}
