@@ -3,6 +3,8 @@ module github.com/earlynet/earlynet
 go 1.26.8
 
 require (
-	github.com/google/go-cmp v0.7.0 // indirect
-	gopkg.in/ini.v1 v1.67.0 // indirect
+	github.com/google/go-cmp v0.7.0
+	gopkg.in/ini.v1 v1.67.0
 )
+
+require github.com/stretchr/testify v1.12.1 // indirect

@@ -1,19 +1,34 @@
 #!/usr/bin/env bash
-# Installs what earlynet's tests need on Debian 12. Idempotent: packages
-# already present are not fetched again.
+# Installs what earlynet's build and tests need on Debian 12. Idempotent:
+# packages already present are not fetched again.
 set -euo pipefail
-pkgs=(network-manager dnsmasq-base iproute2 hyperfine time)
+cd "$(dirname "$0")/.."
+SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+
+pkgs=(network-manager dnsmasq-base iproute2 hyperfine time curl unzip make git)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# NetworkManager must not run as a service on a CI machine: the tests start
-# their own daemons inside namespaces.
+
+# Go: the toolchain go.mod names, from the module proxy, unless one is there.
+want=$(awk '/^go /{print $2}' go.mod)
+if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
+  zip=$(mktemp --suffix=.zip)
+  curl -fsSL -o "$zip" "https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go${want}.linux-amd64.zip"
+  tmp=$(mktemp -d)
+  unzip -q "$zip" -d "$tmp"
+  $SUDO rm -rf /usr/local/go
+  $SUDO mv "$tmp/golang.org/toolchain@v0.0.1-go${want}.linux-amd64" /usr/local/go
+  rm -rf "$zip" "$tmp"
+fi
+
+# A NetworkManager service on the machine is left alone: the tests start
+# their own daemons inside namespaces they create.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q NetworkManager 2>/dev/null; then
   echo "note: a NetworkManager service is running on this machine; tests do not touch it" >&2
 fi
