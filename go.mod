@@ -7,4 +7,10 @@ require (
 	gopkg.in/ini.v1 v1.67.0
 )
 
-require github.com/stretchr/testify v1.12.1 // indirect
+require (
+	github.com/insomniacslk/dhcp v0.0.0-20260901064844-234b97448fae // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+	github.com/vishvananda/netlink v1.3.1 // indirect
+	github.com/vishvananda/netns v0.0.5 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)
