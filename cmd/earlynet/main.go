@@ -35,6 +35,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"initrd", "kernel command line to NetworkManager keyfiles (nm-initrd-generator)", runInitrd},
+		{"up", "bring the network up from the kernel command line and record it for NetworkManager", runUp},
 	}
 }
 
