@@ -19,6 +19,8 @@ import (
 
 	"github.com/earlynet/earlynet/cmd/internal/linkup"
 	"github.com/earlynet/earlynet/initrd"
+	"github.com/earlynet/earlynet/keyfile"
+	"github.com/earlynet/earlynet/profiles"
 )
 
 // upFlags are the options of earlynet up.
@@ -29,6 +31,7 @@ type upFlags struct {
 	json, verbose        bool
 	cloud                string
 	setHostname          bool
+	profilesDir          string
 }
 
 func (f *upFlags) register(fs *flag.FlagSet) {
@@ -41,6 +44,7 @@ func (f *upFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.json, "json", false, "print a JSON report of what was done on stdout")
 	fs.BoolVar(&f.verbose, "v", false, "log decisions on stderr")
 	fs.StringVar(&f.cloud, "cloud", "none", "after the lease, run earlynet-cloud --apply: auto, none or a provider name")
+	fs.StringVar(&f.profilesDir, "profiles", "", "also activate the keyfiles (*.nmconnection) in this directory")
 	fs.BoolVar(&f.setHostname, "set-hostname", false, "also set the kernel host name (the UTS namespace of this process)")
 }
 
@@ -175,10 +179,17 @@ func (u *upRun) run(ctx context.Context) (*upReport, error) {
 		fmt.Fprintf(u.stderr, "earlynet: warning: profile %s dropped: %v\n", d.Name, d.Err)
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("profile %s dropped: %v", d.Name, d.Err))
 	}
-	phase("parse")
 	if err := u.writeProfiles(); err != nil {
 		return rep, err
 	}
+	if u.f.profilesDir != "" {
+		extra, err := loadProfiles(u.f.profilesDir)
+		if err != nil {
+			return rep, err
+		}
+		u.res.Profiles = append(u.res.Profiles, extra...)
+	}
+	phase("parse")
 	phase("profiles")
 	if len(u.res.Profiles) == 0 {
 		rep.OK = true
@@ -205,6 +216,31 @@ func (u *upRun) run(ctx context.Context) (*upReport, error) {
 		return rep, errors.New(strings.Join(failed, "\n"))
 	}
 	return rep, nil
+}
+
+// loadProfiles reads and validates the keyfiles of dir.
+func loadProfiles(dir string) ([]*profiles.Profile, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.nmconnection"))
+	if err != nil {
+		return nil, fmt.Errorf("list profiles in %s: %w", dir, err)
+	}
+	var out []*profiles.Profile
+	for _, n := range names {
+		data, err := os.ReadFile(n)
+		if err != nil {
+			return nil, fmt.Errorf("read profile: %w", err)
+		}
+		p, err := keyfile.Decode(data)
+		if err != nil {
+			return nil, fmt.Errorf("decode profile %s: %w", n, err)
+		}
+		if err := profiles.Validate(p); err != nil {
+			return nil, fmt.Errorf("profile %s: %w", n, err)
+		}
+		p.Name = strings.TrimSuffix(filepath.Base(n), ".nmconnection")
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 func exists(path string) bool {

@@ -12,7 +12,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -415,7 +414,7 @@ type Route struct {
 	OnLink   bool
 }
 
-// AddRoute adds or replaces a route through name.
+// AddRoute adds a route through name.
 func (l *Links) AddRoute(name string, r Route) error {
 	lk, err := l.Link(name)
 	if err != nil {
@@ -440,7 +439,14 @@ func (l *Links) AddRoute(name string, r Route) error {
 	if r.OnLink {
 		nr.Flags |= int(netlink.FLAG_ONLINK)
 	}
-	if err := l.h.RouteReplace(nr); err != nil {
+	// Append, not replace: the kernel keys IPv4 routes by destination and
+	// metric only, so a replace would take the same prefix away from
+	// another device. An identical route already there is fine.
+	add := l.h.RouteAppend
+	if r.Dest.Addr().Is6() {
+		add = l.h.RouteAdd
+	}
+	if err := add(nr); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("add route %s via %s dev %s metric %d: %w", r.Dest, r.Gateway, name, r.Metric, err)
 	}
 	return nil
@@ -476,6 +482,3 @@ func (l *Links) Addrs(name string, family int) ([]netlink.Addr, error) {
 	}
 	return as, nil
 }
-
-// Itoa is strconv.Itoa, for sysctl values.
-func Itoa(v int) string { return strconv.Itoa(v) }
