@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -160,10 +161,9 @@ func (u *upRun) families(ctx context.Context, a *activation, r *devResult, mark 
 	if d := requiredTimeout(a.prof); d > 0 {
 		deadline = time.After(d)
 	}
-	pending := len(jobs)
-	waitOptional := deadline != nil
-	for pending > 0 {
-		if satisfied(a.prof, r.fams) && !waitOptional {
+	expired := false
+	for pending := len(jobs); pending > 0; {
+		if satisfied(a.prof, r.fams) && (expired || !awaiting(a.prof, r.fams)) {
 			break
 		}
 		select {
@@ -175,7 +175,7 @@ func (u *upRun) families(ctx context.Context, a *activation, r *devResult, mark 
 				return fmt.Errorf("%s: %w", famName(f.v6), f.err)
 			}
 		case <-deadline:
-			waitOptional = false
+			expired = true
 		}
 	}
 	if !satisfied(a.prof, r.fams) {
@@ -225,6 +225,21 @@ func satisfied(p *profiles.Profile, fams []*famResult) bool {
 		}
 	}
 	return any
+}
+
+// awaiting reports whether an optional family with a required-timeout
+// has not finished yet.
+func awaiting(p *profiles.Profile, fams []*famResult) bool {
+	for _, v6 := range []bool{false, true} {
+		cfg := p.IP(v6)
+		if cfg == nil || !active(cfg.Method) || cfg.Required || cfg.RequiredTimeout == nil {
+			continue
+		}
+		if !slices.ContainsFunc(fams, func(f *famResult) bool { return f.v6 == v6 }) {
+			return true
+		}
+	}
+	return false
 }
 
 // requiredTimeout is the longest ipvX.required-timeout of an optional
