@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED = 0
 
-.PHONY: all build test unit integration vet fmt bench fuzz clean
+.PHONY: all build test unit integration vet fmt bench bench-up fuzz clean
 
 all: build
 
@@ -25,8 +25,20 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-bench: build
+bench: build bench-up
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# bench-up: time from process start to address + default route, and peak
+# RSS, of earlynet up against dhclient, udhcpc and NetworkManager's initrd
+# mode, same dnsmasq over veth, one run (root; not run in CI). Harness:
+# docs/bench.md of the shared tools.
+BENCH_TOOLS ?= /work/shared/tools/bench
+BENCH_RUNS  ?= 20
+BENCH_OUT   ?= bench-out
+bench-up: build
+	bash .ci/install.sh bench
+	EARLYNET=$(CURDIR)/bin/earlynet $(BENCH_TOOLS)/dhcp-bench.sh -n $(BENCH_RUNS) \
+	  -c "earlynet dhclient dhclient-min udhcpc nm-initrd" -o $(BENCH_OUT)
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./initrd

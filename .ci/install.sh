@@ -6,6 +6,12 @@ cd "$(dirname "$0")/.."
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 
 pkgs=(network-manager dnsmasq-base iproute2 hyperfine time curl unzip make git)
+# `install.sh bench` adds the clients `make bench-up` compares earlynet with
+# and the harness's tools; CI does not run the benchmark.
+if [ "${1:-}" = bench ]; then
+  # dhcpcd-base also provides /var/lib/dhcpcd, which the sandbox mounts over.
+  pkgs+=(isc-dhcp-client udhcpc busybox-static dhcpcd-base tcpdump libc6-dev gcc python3)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -179,30 +180,34 @@ func (u *upRun) run(ctx context.Context) (*upReport, error) {
 		fmt.Fprintf(u.stderr, "earlynet: warning: profile %s dropped: %v\n", d.Name, d.Err)
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("profile %s dropped: %v", d.Name, d.Err))
 	}
-	if err := u.writeProfiles(); err != nil {
-		return rep, err
-	}
+	generated := u.res.Profiles
 	if u.f.profilesDir != "" {
 		extra, err := loadProfiles(u.f.profilesDir)
 		if err != nil {
 			return rep, err
 		}
-		u.res.Profiles = append(u.res.Profiles, extra...)
+		u.res.Profiles = append(slices.Clip(generated), extra...)
 	}
 	phase("parse")
-	phase("profiles")
+	// The keyfiles are not needed to configure the kernel: write them
+	// while the devices come up, and wait for them before recording state.
+	wrote := make(chan error, 1)
+	go func() { wrote <- u.writeProfiles(generated) }()
 	if len(u.res.Profiles) == 0 {
 		rep.OK = true
-		return rep, nil
+		return rep, <-wrote
 	}
 	p, err := u.plan()
 	if err != nil {
-		return rep, err
+		return rep, errors.Join(err, <-wrote)
 	}
 	phase("links")
 	results := u.activateAll(ctx, p)
 	phase("activate")
 	failed := u.collect(p, results)
+	if err := <-wrote; err != nil {
+		return rep, err
+	}
 	if err := u.writeState(results); err != nil {
 		return rep, err
 	}

@@ -78,8 +78,9 @@ type leaseReport struct {
 	DNS       []string `json:"dns,omitempty"`
 }
 
-// writeProfiles writes what `earlynet initrd` writes, under --root.
-func (u *upRun) writeProfiles() error {
+// writeProfiles writes what `earlynet initrd` writes for the command line,
+// under --root.
+func (u *upRun) writeProfiles(ps []*profiles.Profile) error {
 	root := u.f.root
 	for _, d := range []string{connDir, initrdDir, confDir} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
@@ -96,7 +97,7 @@ func (u *upRun) writeProfiles() error {
 			return err
 		}
 	}
-	for _, p := range u.res.Profiles {
+	for _, p := range ps {
 		data := append([]byte("# Created by earlynet up\n\n"), keyfile.Encode(p)...)
 		if err := renameio.WriteFile(filepath.Join(root, connDir, initrd.FileName(p.Name)), data, 0o600); err != nil {
 			return err

@@ -341,19 +341,25 @@ func HasCarrier(lk netlink.Link) bool {
 // WaitCarrier waits until name has carrier or ctx ends. It listens for
 // link events instead of polling.
 func (l *Links) WaitCarrier(ctx context.Context, name string) error {
-	ch := make(chan netlink.LinkUpdate, 16)
-	done := make(chan struct{})
-	defer close(done)
-	subErr := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{})
 	lk, err := l.Link(name)
 	if err != nil {
 		return err
 	}
-	if HasCarrier(lk) {
+	if HasCarrier(lk) { // the common case on veth and fast NICs: no subscription
 		return nil
 	}
-	if subErr != nil {
-		return fmt.Errorf("wait for carrier on %s: subscribe: %w", name, subErr)
+	ch := make(chan netlink.LinkUpdate, 16)
+	done := make(chan struct{})
+	defer close(done)
+	if err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{}); err != nil {
+		return fmt.Errorf("wait for carrier on %s: subscribe: %w", name, err)
+	}
+	// Carrier may have come between the first look and the subscription.
+	if lk, err = l.Link(name); err != nil {
+		return err
+	}
+	if HasCarrier(lk) {
+		return nil
 	}
 	idx := lk.Attrs().Index
 	for {
