@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/earlynet/earlynet/cmd/internal/linkup"
 	"github.com/earlynet/earlynet/initrd"
@@ -122,7 +123,7 @@ func newUpRun(f upFlags, start time.Time, logger *slog.Logger, stderr io.Writer)
 	if err != nil {
 		return nil, err
 	}
-	h, err := netlink.NewHandle()
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("open rtnetlink: %w", err)
 	}

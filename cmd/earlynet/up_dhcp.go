@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
+	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
@@ -34,10 +35,13 @@ func (u *upRun) dhcp4(ctx context.Context, a *activation, cfg *profiles.IPConfig
 	if err != nil {
 		return err
 	}
-	conn, err := nclient4.NewRawUDPConn(name, nclient4.ClientPort)
+	// nclient4.NewRawUDPConn, minus its interface lookup (one more
+	// netlink dump): the index is known.
+	raw, err := packet.Listen(&net.Interface{Index: a.dev.Index, Name: name, HardwareAddr: hw}, packet.Datagram, unix.ETH_P_IP, nil)
 	if err != nil {
 		return fmt.Errorf("open DHCPv4 socket on %s: %w", name, err)
 	}
+	conn := nclient4.NewBroadcastUDPConn(raw, &net.UDPAddr{Port: nclient4.ClientPort})
 	// Closing a packet socket waits for an RCU grace period (~10 ms):
 	// do not make the activation wait for it.
 	defer func() { go conn.Close() }()
