@@ -162,7 +162,13 @@ type upResult struct {
 // up runs earlynet up --json in ns with the given command line.
 func up(t *testing.T, ns, cmdline string, extra ...string) *upResult {
 	t.Helper()
-	r := &upResult{root: t.TempDir()}
+	return upRoot(t, ns, t.TempDir(), cmdline, extra...)
+}
+
+// upRoot is up with a given --root.
+func upRoot(t *testing.T, ns, root, cmdline string, extra ...string) *upResult {
+	t.Helper()
+	r := &upResult{root: root}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	args := append([]string{"netns", "exec", ns, earlynetBin, "up", "--json", "--root", r.root, "--cmdline", cmdline}, extra...)

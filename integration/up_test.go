@@ -355,6 +355,44 @@ func TestSLAAC(t *testing.T) {
 	}
 }
 
+// TestDHCPv6: a stateful-only network (RA with the managed flag, no
+// autonomous prefix): the address comes from DHCPv6, with the DUID
+// NetworkManager derives from the machine id.
+func TestDHCPv6(t *testing.T) {
+	requireNetns(t)
+	srv, cli := newNS(t), newNS(t)
+	veth(t, srv, "s0", cli, "c0", "02:00:00:00:05:01")
+	server(t, srv, "s0")
+	log := dnsmasq(t, srv, "s0", "--enable-ra", "--dhcp-range=2001:db8:1::100,2001:db8:1::1ff,64,1h",
+		"--dhcp-option=option6:dns-server,[2001:db8:1::53]")
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/machine-id"), []byte("0123456789abcdef0123456789abcdef\n"), 0o644)
+	r := upRoot(t, cli, root, "ip=c0:dhcp6 rd.neednet=1 rd.net.timeout.dhcp=20")
+	if r.err != nil || !r.report.OK {
+		t.Fatalf("earlynet up failed: %v\n%s", r.err, r.stderr)
+	}
+	var got netip.Addr
+	for _, a := range globalAddrs(t, cli, "c0", "inet6") {
+		if a.PrefixLen == 128 {
+			got = netip.MustParseAddr(a.Local)
+		}
+	}
+	lo, hi := netip.MustParseAddr("2001:db8:1::100"), netip.MustParseAddr("2001:db8:1::1ff")
+	if !got.IsValid() || got.Less(lo) || hi.Less(got) {
+		t.Fatalf("c0: no /128 from the DHCPv6 range: %+v", addrs(t, cli, "c0"))
+	}
+	if !slices.Contains(r.report.DNS, "2001:db8:1::53") {
+		t.Errorf("DNS: got %v, want 2001:db8:1::53; addresses %+v", r.report.DNS, r.report.Devices)
+	}
+	// DUID-UUID (type 4) from SHA-256 of the binary machine id.
+	// python3: hashlib.sha256(bytes.fromhex("0123456789abcdef0123456789abcdef")).digest()[:16]
+	const duid = "00:04:22:3e:0a:16:0a:f9:da:0a:03:e6:dd:2c:47:19:c5:6f"
+	if l := readFile(t, log); !strings.Contains(l, duid) {
+		t.Errorf("server log lacks client DUID %s:\n%s", duid, l)
+	}
+}
+
 // TestBondVLAN would create a bond and a VLAN; the host kernel here has
 // neither the bonding nor the 8021q module.
 func TestBondVLAN(t *testing.T) {

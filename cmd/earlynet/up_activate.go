@@ -266,7 +266,7 @@ func (u *upRun) family(ctx context.Context, a *activation, v6 bool, cfg *profile
 	case !v6:
 		f.err = u.dhcp4(ctx, a, cfg, f)
 	default:
-		f.err = u.slaac(ctx, a, cfg, f)
+		f.err = u.ipv6Auto(ctx, a, cfg, f)
 	}
 	f.took = time.Since(start)
 	return f

@@ -168,8 +168,13 @@ func slaacAddr(up netlink.AddrUpdate, index int) (netip.Prefix, bool) {
 	if up.Scope != unix.RT_SCOPE_UNIVERSE || up.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) != 0 {
 		return netip.Prefix{}, false
 	}
-	a, ok := netip.AddrFromSlice(up.LinkAddress.IP)
+	// Addresses earlynet adds itself (DHCPv6, static) carry noprefixroute
+	// and, from DHCPv6, a /128; the kernel's SLAAC addresses do neither.
 	ones, _ := up.LinkAddress.Mask.Size()
+	if up.Flags&unix.IFA_F_NOPREFIXROUTE != 0 || ones == 128 {
+		return netip.Prefix{}, false
+	}
+	a, ok := netip.AddrFromSlice(up.LinkAddress.IP)
 	return netip.PrefixFrom(a, ones), ok
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/insomniacslk/dhcp/dhcpv6"
+	"github.com/insomniacslk/dhcp/iana"
 
 	"github.com/earlynet/earlynet/cmd/internal/dhcp4"
 	"github.com/earlynet/earlynet/profiles"
@@ -158,6 +160,55 @@ func TestValidHostname(t *testing.T) {
 	} {
 		if got := validHostname(h); got != want {
 			t.Errorf("validHostname(%q) = %v, want %v", h, got, want)
+		}
+	}
+}
+
+func TestDUIDFromMachineID(t *testing.T) {
+	d, ok := duidFromMachineID("0123456789abcdef0123456789abcdef")
+	if !ok {
+		t.Fatal("valid machine id refused")
+	}
+	// 00:04 + SHA-256(binary machine id)[:16], as NetworkManager derives it.
+	want := "00:04:22:3e:0a:16:0a:f9:da:0a:03:e6:dd:2c:47:19:c5:6f"
+	if got := colonHex(d.ToBytes()); got != want {
+		t.Errorf("DUID: got %s, want %s", got, want)
+	}
+	for _, bad := range []string{"", "0123", "zz23456789abcdef0123456789abcdef"} {
+		if _, ok := duidFromMachineID(bad); ok {
+			t.Errorf("machine id %q accepted", bad)
+		}
+	}
+}
+
+func TestCheckReply6(t *testing.T) {
+	reply := func(addr string, valid time.Duration, status iana.StatusCode) *dhcpv6.Message {
+		m, _ := dhcpv6.NewMessage()
+		m.MessageType = dhcpv6.MessageTypeReply
+		ia := &dhcpv6.OptIANA{IaId: [4]byte{1, 2, 3, 4}}
+		ia.Options.Add(&dhcpv6.OptIAAddress{IPv6Addr: net.ParseIP(addr), PreferredLifetime: valid, ValidLifetime: valid})
+		if status != 0 {
+			ia.Options.Add(&dhcpv6.OptStatusCode{StatusCode: status, StatusMessage: "no"})
+		}
+		m.AddOption(ia)
+		m.AddOption(dhcpv6.OptDNS(net.ParseIP("2001:db8:1::53")))
+		return m
+	}
+	l, err := checkReply6(reply("2001:db8:1::100", time.Hour, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Address != netip.MustParseAddr("2001:db8:1::100") || l.Valid != time.Hour || len(l.DNS) != 1 {
+		t.Errorf("lease: got %+v", l)
+	}
+	for name, m := range map[string]*dhcpv6.Message{
+		"zero lifetime": reply("2001:db8:1::100", 0, 0),
+		"link-local":    reply("fe80::1", time.Hour, 0),
+		"unspecified":   reply("::", time.Hour, 0),
+		"NoAddrsAvail":  reply("2001:db8:1::100", time.Hour, iana.StatusNoAddrsAvail),
+	} {
+		if _, err := checkReply6(m); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 }
