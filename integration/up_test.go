@@ -242,6 +242,25 @@ func TestLateCarrier(t *testing.T) {
 	checkLease(t, cli, "c0", 100, 100)
 }
 
+// TestLateDevice: the NIC appears after earlynet started (a driver still
+// loading); rd.neednet's wait-device-timeout covers it.
+func TestLateDevice(t *testing.T) {
+	requireNetns(t)
+	srv, cli := newNS(t), newNS(t)
+	dir := t.TempDir()
+	done := make(chan *upResult, 1)
+	go func() { done <- upRoot(t, cli, dir, "ip=c0:dhcp rd.neednet=1") }()
+	time.Sleep(time.Second)
+	veth(t, srv, "s0", cli, "c0", "")
+	server(t, srv, "s0")
+	dnsmasq(t, srv, "s0")
+	r := <-done
+	if r.err != nil || !r.report.OK {
+		t.Fatalf("earlynet up failed: %v\n%s", r.err, r.stderr)
+	}
+	checkLease(t, cli, "c0", 100, 100)
+}
+
 // TestNoCarrier: carrier never comes: a clear error within
 // rd.net.timeout.carrier.
 func TestNoCarrier(t *testing.T) {

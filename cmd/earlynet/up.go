@@ -198,7 +198,7 @@ func (u *upRun) run(ctx context.Context) (*upReport, error) {
 		rep.OK = true
 		return rep, <-wrote
 	}
-	p, err := u.plan()
+	p, err := u.planWaiting(ctx)
 	if err != nil {
 		return rep, errors.Join(err, <-wrote)
 	}

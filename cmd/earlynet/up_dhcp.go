@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -57,7 +58,18 @@ func (u *upRun) dhcp4(ctx context.Context, a *activation, cfg *profiles.IPConfig
 	if err != nil {
 		return fmt.Errorf("DHCPv4 on %s: %w", name, err)
 	}
-	return u.applyLease(a, cfg, lease, f)
+	if err := u.applyLease(a, cfg, lease, f); err != nil {
+		// Leave nothing half-configured: the addresses go (their routes
+		// with them); the device is reported failed and not recorded.
+		for _, p := range f.addrs {
+			if derr := u.links.DelAddress(name, p); derr != nil {
+				err = errors.Join(err, derr)
+			}
+		}
+		f.addrs, f.routes, f.lease = nil, nil, nil
+		return err
+	}
+	return nil
 }
 
 func (u *upRun) applyLease(a *activation, cfg *profiles.IPConfig, l *dhcp4.Lease, f *famResult) error {

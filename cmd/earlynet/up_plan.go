@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
+	"time"
+
+	"github.com/vishvananda/netlink"
 
 	"github.com/earlynet/earlynet/profiles"
 )
@@ -74,6 +78,60 @@ func (u *upRun) plan() (*upPlan, error) {
 	}
 	assignMetrics(p.acts)
 	return p, nil
+}
+
+// planWaiting is plan, repeated on every new link while a profile the
+// boot needs has no device yet, up to its wait-device-timeout (drivers
+// may still be loading when earlynet starts).
+func (u *upRun) planWaiting(ctx context.Context) (*upPlan, error) {
+	wait := u.deviceWait()
+	if wait <= 0 {
+		return u.plan()
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	ch := make(chan netlink.LinkUpdate, 64)
+	done := make(chan struct{})
+	defer close(done)
+	if err := netlink.LinkSubscribeWithOptions(ch, done, netlink.LinkSubscribeOptions{}); err != nil {
+		return nil, fmt.Errorf("watch for new links: %w", err)
+	}
+	for {
+		p, err := u.plan()
+		if err != nil || len(u.missing(p)) == 0 {
+			return p, err
+		}
+		u.log.Debug("waiting for devices", "profiles", len(u.missing(p)))
+		select {
+		case <-ctx.Done():
+			return p, nil // the missing profiles are reported as failures
+		case <-ch:
+		}
+	}
+}
+
+// deviceWait is the longest wait-device-timeout of the profiles.
+func (u *upRun) deviceWait() time.Duration {
+	var d time.Duration
+	for _, p := range u.res.Profiles {
+		if p.WaitDeviceTimeout != nil && *p.WaitDeviceTimeout > 0 {
+			d = max(d, time.Duration(*p.WaitDeviceTimeout)*time.Millisecond)
+		}
+	}
+	return d
+}
+
+// missing lists the profiles that must come up but have no device: a
+// profile with a required family, or, with rd.neednet, any profile when
+// no device matched at all.
+func (u *upRun) missing(p *upPlan) []*profiles.Profile {
+	var out []*profiles.Profile
+	for _, pr := range p.unmatched {
+		if mustComeUp(pr) || (u.res.NeedNet && len(p.acts) == 0) {
+			out = append(out, pr)
+		}
+	}
+	return out
 }
 
 func isVirtual(t string) bool {

@@ -122,10 +122,8 @@ func (u *upRun) collect(p *upPlan, results []*devResult) []string {
 			rep.Search = appendNew(rep.Search, f.search...)
 		}
 	}
-	for _, pr := range p.unmatched {
-		if mustComeUp(pr) || (u.res.NeedNet && len(p.acts) == 0) {
-			failed = append(failed, fmt.Sprintf("%s: no device matches profile %q", describe(pr), pr.ID))
-		}
+	for _, pr := range u.missing(p) {
+		failed = append(failed, fmt.Sprintf("%s: no device matches profile %q", describe(pr), pr.ID))
 	}
 	if u.res.NeedNet && len(p.acts) == 0 && len(failed) == 0 {
 		failed = append(failed, "rd.neednet: no device matches any profile")

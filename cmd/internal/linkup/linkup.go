@@ -409,6 +409,20 @@ func (l *Links) AddAddress(name string, a Address) error {
 	return nil
 }
 
+// DelAddress removes an address earlynet added (undoing a half-applied
+// configuration).
+func (l *Links) DelAddress(name string, p netip.Prefix) error {
+	lk, err := l.Link(name)
+	if err != nil {
+		return err
+	}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
+	if err := l.h.AddrDel(lk, addr); err != nil {
+		return fmt.Errorf("remove address %s from %s: %w", p, name, err)
+	}
+	return nil
+}
+
 // Route is one route to add.
 type Route struct {
 	Dest     netip.Prefix
