@@ -32,7 +32,10 @@ type upPlan struct {
 // ports, and assigns the remaining profiles to devices with
 // NetworkManager's matching rules. Devices nothing matches are left alone.
 func (u *upRun) plan() (*upPlan, error) {
-	inv, err := u.links.Inventory()
+	details := slices.ContainsFunc(u.res.Profiles, func(p *profiles.Profile) bool {
+		return len(p.Match.Driver)+len(p.Match.Path) > 0
+	})
+	inv, err := u.links.Inventory(details)
 	if err != nil {
 		return nil, err
 	}
@@ -52,8 +55,10 @@ func (u *upRun) plan() (*upPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if inv, err = u.links.Inventory(); err != nil {
-		return nil, err
+	if len(ports)+len(controllers) > 0 { // links were created or changed
+		if inv, err = u.links.Inventory(details); err != nil {
+			return nil, err
+		}
 	}
 	inv = slices.DeleteFunc(inv, func(d profiles.Device) bool {
 		return slices.ContainsFunc(portActs, func(a *activation) bool { return a.dev.Index == d.Index })

@@ -53,20 +53,21 @@ func (l *Links) listLinks() ([]netlink.Link, error) {
 }
 
 // Inventory lists the devices of the namespace in the form matching
-// needs.
-func (l *Links) Inventory() ([]profiles.Device, error) {
+// needs. Driver and PCI path cost an ioctl and sysfs lookups per link:
+// they are read only when details is set (a profile matches on them).
+func (l *Links) Inventory(details bool) ([]profiles.Device, error) {
 	ls, err := l.listLinks()
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
 	out := make([]profiles.Device, 0, len(ls))
 	for _, lk := range ls {
-		out = append(out, l.device(lk))
+		out = append(out, l.device(lk, details))
 	}
 	return out, nil
 }
 
-func (l *Links) device(lk netlink.Link) profiles.Device {
+func (l *Links) device(lk netlink.Link, details bool) profiles.Device {
 	a := lk.Attrs()
 	d := profiles.Device{
 		Name:  a.Name,
@@ -77,8 +78,10 @@ func (l *Links) device(lk netlink.Link) profiles.Device {
 	if len(a.PermHWAddr) > 0 && !allZero(a.PermHWAddr) {
 		d.PermMAC = strings.ToLower(a.PermHWAddr.String())
 	}
-	d.Driver = l.driver(a.Name)
-	d.Path = l.idPath(a.Name)
+	if details {
+		d.Driver = l.driver(a.Name)
+		d.Path = l.idPath(a.Name)
+	}
 	return d
 }
 
