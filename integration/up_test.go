@@ -201,6 +201,28 @@ func TestNoServer(t *testing.T) {
 	}
 }
 
+// TestOverallTimeout: --timeout bounds the run below the profile's
+// 90 s dhcp-timeout.
+func TestOverallTimeout(t *testing.T) {
+	requireNetns(t)
+	srv, cli := newNS(t), newNS(t)
+	veth(t, srv, "s0", cli, "c0", "")
+	server(t, srv, "s0")
+	start := time.Now()
+	r := up(t, cli, "ip=c0:dhcp rd.neednet=1", "--timeout", "2s")
+	if r.err == nil {
+		t.Fatal("earlynet up succeeded without a DHCP server")
+	}
+	if !strings.Contains(r.stderr, "c0: ipv4: DHCPv4 on c0: no DHCPv4 lease") {
+		t.Errorf("stderr does not name the device and DHCP:\n%s", r.stderr)
+	}
+	// Not a speed assertion: only that --timeout, not dhcp-timeout=90,
+	// ended the run (the test's own limit is 60 s).
+	if d := time.Since(start); d > 45*time.Second {
+		t.Errorf("run took %v: --timeout 2s was not applied", d)
+	}
+}
+
 // TestLateServer: the server starts after the first DISCOVER; a
 // retransmission reaches it.
 func TestLateServer(t *testing.T) {
