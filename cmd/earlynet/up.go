@@ -73,7 +73,15 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if f.verbose {
-		logger = slog.New(slog.NewTextHandler(stderr, nil))
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{
+			Level: slog.LevelDebug,
+			ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+				if a.Key == slog.TimeKey { // microseconds: the phases are that short
+					return slog.String(slog.TimeKey, a.Value.Time().Format("15:04:05.000000"))
+				}
+				return a
+			},
+		}))
 	}
 	if f.timeout > 0 {
 		var cancel context.CancelFunc

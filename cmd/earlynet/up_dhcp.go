@@ -43,6 +43,7 @@ func (u *upRun) dhcp4(ctx context.Context, a *activation, cfg *profiles.IPConfig
 		return fmt.Errorf("open DHCPv4 socket on %s: %w", name, err)
 	}
 	conn := nclient4.NewBroadcastUDPConn(raw, &net.UDPAddr{Port: nclient4.ClientPort})
+	u.log.Debug("DHCPv4 socket open", "device", name)
 	// Closing a packet socket waits for an RCU grace period (~10 ms):
 	// do not make the activation wait for it.
 	defer func() { go conn.Close() }()
@@ -58,6 +59,7 @@ func (u *upRun) dhcp4(ctx context.Context, a *activation, cfg *profiles.IPConfig
 	if err != nil {
 		return fmt.Errorf("DHCPv4 on %s: %w", name, err)
 	}
+	u.log.Debug("DHCPv4 lease", "device", name, "address", lease.Address)
 	if err := u.applyLease(a, cfg, lease, f); err != nil {
 		// Leave nothing half-configured: the addresses go (their routes
 		// with them); the device is reported failed and not recorded.

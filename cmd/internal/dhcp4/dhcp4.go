@@ -244,6 +244,7 @@ func (c *Client) exchange(ctx context.Context, start time.Time,
 				if m.TransactionID != xid {
 					continue
 				}
+				c.cfg.Logf("dhcp4: received %s from %s", m.MessageType(), m.ServerIdentifier())
 				got, err := accept(m)
 				var nak *nakError
 				switch {
