@@ -30,7 +30,9 @@ type Backoff struct {
 
 // RFC2131 is the schedule of RFC 2131 section 4.1: 4 s, 8 s, ... up to
 // 64 s, randomised by +-1 s.
-var RFC2131 = Backoff{Initial: 4 * time.Second, Max: 64 * time.Second, Jitter: time.Second}
+func RFC2131() Backoff {
+	return Backoff{Initial: 4 * time.Second, Max: 64 * time.Second, Jitter: time.Second}
+}
 
 // Delay is the wait before retransmission number attempt (0 = after the
 // first transmission); r is a random number in [0, 1).
@@ -53,7 +55,7 @@ type Config struct {
 
 	Clock   Clock
 	Rand    func() float64 // uniform in [0, 1), for the jitter
-	Backoff Backoff        // zero: RFC2131
+	Backoff Backoff        // zero: RFC2131()
 	Logf    func(format string, args ...any)
 }
 
@@ -88,12 +90,14 @@ type Lease struct {
 var ErrNoLease = errors.New("no DHCPv4 lease")
 
 // requested are the options asked for in the parameter request list.
-var requested = []dhcpv4.OptionCode{
-	dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer,
-	dhcpv4.OptionHostName, dhcpv4.OptionDomainName, dhcpv4.OptionInterfaceMTU,
-	dhcpv4.OptionBroadcastAddress, dhcpv4.OptionNTPServers,
-	dhcpv4.OptionDNSDomainSearchList, dhcpv4.OptionClasslessStaticRoute,
-	dhcpv4.OptionRootPath,
+func requested() []dhcpv4.OptionCode {
+	return []dhcpv4.OptionCode{
+		dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer,
+		dhcpv4.OptionHostName, dhcpv4.OptionDomainName, dhcpv4.OptionInterfaceMTU,
+		dhcpv4.OptionBroadcastAddress, dhcpv4.OptionNTPServers,
+		dhcpv4.OptionDNSDomainSearchList, dhcpv4.OptionClasslessStaticRoute,
+		dhcpv4.OptionRootPath,
+	}
 }
 
 // Client runs exchanges on one connection.
@@ -109,7 +113,7 @@ type Client struct {
 // the caller closes conn.
 func Acquire(ctx context.Context, conn net.PacketConn, cfg Config) (*Lease, error) {
 	if cfg.Backoff == (Backoff{}) {
-		cfg.Backoff = RFC2131
+		cfg.Backoff = RFC2131()
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -263,7 +267,7 @@ func (c *Client) exchange(ctx context.Context, start time.Time,
 
 func (c *Client) options() []dhcpv4.Modifier {
 	mods := []dhcpv4.Modifier{
-		dhcpv4.WithRequestedOptions(requested...),
+		dhcpv4.WithRequestedOptions(requested()...),
 		dhcpv4.WithOption(dhcpv4.OptMaxMessageSize(1500)),
 	}
 	if c.cfg.ClientID != nil {

@@ -391,7 +391,7 @@ func TestBackoffDelay(t *testing.T) {
 		{0, 0.75, 4500 * time.Millisecond},
 	}
 	for _, tt := range tests {
-		if got := RFC2131.Delay(tt.attempt, tt.r); got != tt.want {
+		if got := RFC2131().Delay(tt.attempt, tt.r); got != tt.want {
 			t.Errorf("Delay(%d, %v) = %v, want %v", tt.attempt, tt.r, got, tt.want)
 		}
 	}
