@@ -223,6 +223,31 @@ func TestOverallTimeout(t *testing.T) {
 	}
 }
 
+// TestCloudHook: with --cloud, once the lease is there, earlynet runs
+// the sibling earlynet-cloud --apply (a stand-in script here).
+func TestCloudHook(t *testing.T) {
+	requireNetns(t)
+	srv, cli := newNS(t), newNS(t)
+	veth(t, srv, "s0", cli, "c0", "")
+	server(t, srv, "s0")
+	dnsmasq(t, srv, "s0")
+	root := t.TempDir()
+	hook := filepath.Join(filepath.Dir(earlynetBin), "earlynet-cloud")
+	script := "#!/bin/sh\necho \"$@\" > " + filepath.Join(root, "cloud-args") + "\n"
+	if err := os.WriteFile(hook, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(hook) })
+	r := upRoot(t, cli, root, "ip=c0:dhcp rd.neednet=1", "--cloud", "ec2")
+	if r.err != nil || !r.report.OK {
+		t.Fatalf("earlynet up failed: %v\n%s", r.err, r.stderr)
+	}
+	want := "--provider ec2 --apply --root " + root + " --sysfs /sys\n"
+	if got := readFile(t, filepath.Join(root, "cloud-args")); got != want {
+		t.Errorf("earlynet-cloud arguments: got %q, want %q", got, want)
+	}
+}
+
 // TestLateServer: the server starts after the first DISCOVER; a
 // retransmission reaches it.
 func TestLateServer(t *testing.T) {
