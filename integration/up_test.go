@@ -91,6 +91,41 @@ func TestDHCPv4(t *testing.T) {
 	}
 }
 
+// TestDHCPv4Options: the MTU option, classless static routes (121, whose
+// default route wins over option 3), and what the client sends: hostname
+// from ip=, vendor class from rd.net.dhcp.vendor-class, client id 01:MAC.
+func TestDHCPv4Options(t *testing.T) {
+	requireNetns(t)
+	srv, cli := newNS(t), newNS(t)
+	veth(t, srv, "s0", cli, "c0", "02:00:00:00:06:01")
+	server(t, srv, "s0")
+	log := dnsmasq(t, srv, "s0", "--dhcp-option=option:mtu,1400",
+		"--dhcp-option=121,198.51.100.0/24,192.0.2.254,0.0.0.0/0,192.0.2.1")
+	r := up(t, cli, "ip=::::host7:c0:dhcp rd.net.dhcp.vendor-class=earlynet-test rd.neednet=1")
+	if r.err != nil || !r.report.OK {
+		t.Fatalf("earlynet up failed: %v\n%s", r.err, r.stderr)
+	}
+	checkLease(t, cli, "c0", 100, 100)
+	if rt := findRoute(routes(t, cli, "-4"), "198.51.100.0/24", "c0"); rt == nil || rt.Gateway != "192.0.2.254" || rt.Protocol != "dhcp" {
+		t.Errorf("option 121 route: got %+v, want 198.51.100.0/24 via 192.0.2.254 proto dhcp", rt)
+	}
+	out := mustRun(t, "ip", "-n", cli, "-o", "link", "show", "dev", "c0")
+	if !strings.Contains(out, " mtu 1400 ") {
+		t.Errorf("MTU option not applied: %s", out)
+	}
+	l := readFile(t, log)
+	for _, want := range []string{"client provides name: host7", "vendor class: earlynet-test"} {
+		if !strings.Contains(l, want) {
+			t.Errorf("server log lacks %q:\n%s", want, l)
+		}
+	}
+	// dnsmasq's lease database keeps the client id (its log omits the
+	// 01:MAC form).
+	if db := readFile(t, filepath.Join(filepath.Dir(log), "leases")); !strings.Contains(db, " 01:02:00:00:00:06:01\n") {
+		t.Errorf("lease database lacks client id 01:02:00:00:00:06:01:\n%s", db)
+	}
+}
+
 // TestDHCPv4Several: ip=dhcp (one multi-connect profile) on three devices
 // at once behind one bridge; NetworkManager's metric bump 100, 101, 102.
 func TestDHCPv4Several(t *testing.T) {
