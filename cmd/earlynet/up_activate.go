@@ -68,6 +68,7 @@ func (u *upRun) activate(ctx context.Context, a *activation) *devResult {
 	start := time.Now()
 	mark := func(name string) {
 		r.phases = append(r.phases, phaseTime{Name: name, MS: ms(time.Since(start)), SinceStartMS: ms(time.Since(u.start))})
+		u.log.Debug("phase", "device", a.dev.Name, "phase", name)
 	}
 	if err := u.linkUp(a); err != nil {
 		r.err = err

@@ -312,12 +312,18 @@ func (l *Links) SetMTU(name string, mtu int) error {
 	return nil
 }
 
-// Sysctl writes net.ipv6.conf.<name>.<key> (or ipv4) under the proc root.
+// Sysctl sets net.ipv6.conf.<name>.<key> (or ipv4) under the proc root,
+// unless it already has that value.
 func (l *Links) Sysctl(family, name, key, value string) error {
 	if strings.ContainsAny(name, "/") || name == "." || name == ".." {
 		return fmt.Errorf("sysctl for %q: bad interface name", name)
 	}
 	path := filepath.Join(l.proc, "sys/net", family, "conf", name, key)
+	// A write takes the kernel's global rtnl lock even when nothing
+	// changes; a read does not.
+	if cur, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(cur)) == value {
+		return nil
+	}
 	if err := os.WriteFile(path, []byte(value), 0); err != nil {
 		return fmt.Errorf("sysctl %s: %w", path, err)
 	}
