@@ -154,9 +154,31 @@ func (u *upRun) families(ctx context.Context, a *activation, r *devResult, mark 
 	if len(jobs) == 0 {
 		return nil
 	}
+	// An optional family starts once a required one has its first packet
+	// on the wire (or is done): both still run at once on the network, but
+	// the optional family's set-up does not compete for the CPU on the
+	// way to the first DISCOVER.
+	inFlight := make(chan struct{})
+	var once sync.Once
+	sent := func() { once.Do(func() { close(inFlight) }) }
+	anyRequired := slices.ContainsFunc(jobs, func(j job) bool { return j.cfg.Required })
 	ch := make(chan *famResult, len(jobs))
 	for _, j := range jobs {
-		go func() { ch <- u.family(fctx, a, j.v6, j.cfg) }()
+		if j.cfg.Required || !anyRequired {
+			go func() {
+				f := u.family(fctx, a, j.v6, j.cfg, sent)
+				sent()
+				ch <- f
+			}()
+			continue
+		}
+		go func() {
+			select {
+			case <-inFlight:
+			case <-fctx.Done():
+			}
+			ch <- u.family(fctx, a, j.v6, j.cfg, func() {})
+		}()
 	}
 	var deadline <-chan time.Time
 	if d := requiredTimeout(a.prof); d > 0 {
@@ -256,7 +278,9 @@ func requiredTimeout(p *profiles.Profile) time.Duration {
 	return d
 }
 
-func (u *upRun) family(ctx context.Context, a *activation, v6 bool, cfg *profiles.IPConfig) *famResult {
+// family configures one address family; sent is called once its first
+// packet is out.
+func (u *upRun) family(ctx context.Context, a *activation, v6 bool, cfg *profiles.IPConfig, sent func()) *famResult {
 	start := time.Now()
 	f := &famResult{v6: v6, method: cfg.Method}
 	switch {
@@ -265,7 +289,7 @@ func (u *upRun) family(ctx context.Context, a *activation, v6 bool, cfg *profile
 	case cfg.Method == profiles.MethodLinkLocal:
 		f.err = fmt.Errorf("method link-local is not supported by earlynet up")
 	case !v6:
-		f.err = u.dhcp4(ctx, a, cfg, f)
+		f.err = u.dhcp4(ctx, a, cfg, f, sent)
 	default:
 		f.err = u.ipv6Auto(ctx, a, cfg, f)
 	}

@@ -25,7 +25,7 @@ import (
 // does: the address with the lease's lifetimes and noprefixroute, the
 // prefix route (proto kernel, device metric), the default route and the
 // classless routes proto dhcp, the MTU option unless the profile sets one.
-func (u *upRun) dhcp4(ctx context.Context, a *activation, cfg *profiles.IPConfig, f *famResult) error {
+func (u *upRun) dhcp4(ctx context.Context, a *activation, cfg *profiles.IPConfig, f *famResult, sent func()) error {
 	name := a.dev.Name
 	if d := dhcpTimeout(cfg); d > 0 {
 		var cancel context.CancelFunc
@@ -53,7 +53,7 @@ func (u *upRun) dhcp4(ctx context.Context, a *activation, cfg *profiles.IPConfig
 	}
 	lease, err := dhcp4.Acquire(ctx, conn, dhcp4.Config{
 		HWAddr: hw, ClientID: cid, Hostname: cfg.DHCPHostname, VendorClass: cfg.DHCPVendorClass,
-		Clock: realClock{}, Rand: rand.Float64,
+		Clock: realClock{}, Rand: rand.Float64, Sent: sent,
 		Logf: func(format string, args ...any) { u.log.Debug(name + ": " + fmt.Sprintf(format, args...)) },
 	})
 	if err != nil {

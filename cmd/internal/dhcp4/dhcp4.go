@@ -57,6 +57,7 @@ type Config struct {
 	Rand    func() float64 // uniform in [0, 1), for the jitter
 	Backoff Backoff        // zero: RFC2131()
 	Logf    func(format string, args ...any)
+	Sent    func() // called after every transmission; may be nil
 }
 
 // Route is a classless static route (option 121).
@@ -235,6 +236,9 @@ func (c *Client) exchange(ctx context.Context, start time.Time,
 			return nil, fmt.Errorf("dhcp4: send %s: %w", msg.MessageType(), err)
 		}
 		c.cfg.Logf("dhcp4: sent %s xid %s (attempt %d)", msg.MessageType(), xid, attempt+1)
+		if c.cfg.Sent != nil {
+			c.cfg.Sent()
+		}
 		timer := c.cfg.Clock.After(c.cfg.Backoff.Delay(attempt, c.rand()))
 	wait:
 		for {
