@@ -24,28 +24,28 @@ func TestIDPathAndDriver(t *testing.T) {
 	root := t.TempDir()
 	dev := filepath.Join(root, "devices/pci0000:00/0000:00:03.0/virtio0")
 	drv := filepath.Join(root, "bus/virtio/drivers/virtio_net")
-	for _, d := range []string{dev, drv, filepath.Join(root, "class/net/ens3"), filepath.Join(root, "class/net/veth0")} {
+	for _, d := range []string{dev, drv, filepath.Join(root, "class/net/enfake3"), filepath.Join(root, "class/net/veth0")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.Symlink(dev, filepath.Join(root, "class/net/ens3/device")); err != nil {
+	if err := os.Symlink(dev, filepath.Join(root, "class/net/enfake3/device")); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(drv, filepath.Join(dev, "driver")); err != nil {
 		t.Fatal(err)
 	}
 	l := New(nil, root, "/proc", nil)
-	if got := l.idPath("ens3"); got != "pci-0000:00:03.0" {
-		t.Errorf("idPath(ens3) = %q, want pci-0000:00:03.0", got)
+	if got := l.idPath("enfake3"); got != "pci-0000:00:03.0" {
+		t.Errorf("idPath(enfake3) = %q, want pci-0000:00:03.0", got)
 	}
 	if got := l.idPath("veth0"); got != "" {
 		t.Errorf("idPath(veth0) = %q, want empty", got)
 	}
 	// No such interface in this process's namespace, so the ethtool
 	// query fails and the sysfs link answers.
-	if got := l.driver("ens3"); got != "virtio_net" {
-		t.Errorf("driver(ens3) = %q, want virtio_net", got)
+	if got := l.driver("enfake3"); got != "virtio_net" {
+		t.Errorf("driver(enfake3) = %q, want virtio_net", got)
 	}
 }
 
