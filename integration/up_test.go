@@ -158,6 +158,32 @@ func TestDHCPv4Several(t *testing.T) {
 	}
 }
 
+// TestDHCPv4AnyOf: ip=dhcp is satisfied by one device; a second one
+// without carrier is a warning, not a failure.
+func TestDHCPv4AnyOf(t *testing.T) {
+	requireNetns(t)
+	srv, cli := newNS(t), newNS(t)
+	veth(t, srv, "s0", cli, "c0", "02:00:00:00:07:01")
+	veth(t, srv, "s1", cli, "c1", "02:00:00:00:07:02") // s1 stays down: no carrier
+	server(t, srv, "s0")
+	dnsmasq(t, srv, "s0")
+	r := up(t, cli, "ip=dhcp rd.neednet=1 rd.net.timeout.carrier=1")
+	if r.err != nil || !r.report.OK {
+		t.Fatalf("earlynet up failed: %v\n%s", r.err, r.stderr)
+	}
+	checkLease(t, cli, "c0", 100, 100)
+	states := map[string]string{}
+	for _, d := range r.report.Devices {
+		states[d.Name] = d.State
+	}
+	if states["c0"] != "activated" || states["c1"] != "failed" {
+		t.Errorf("device states: got %v, want c0 activated, c1 failed", states)
+	}
+	if !strings.Contains(r.stderr, "warning: c1: no carrier on c1") {
+		t.Errorf("stderr lacks the warning for c1:\n%s", r.stderr)
+	}
+}
+
 func TestStatic(t *testing.T) {
 	requireNetns(t)
 	srv, cli := newNS(t), newNS(t)

@@ -110,11 +110,23 @@ func (u *upRun) writeProfiles(ps []*profiles.Profile) error {
 func (u *upRun) collect(p *upPlan, results []*devResult) []string {
 	var failed []string
 	rep := u.report
+	upByProfile := map[*profiles.Profile]bool{}
+	for _, r := range results {
+		upByProfile[r.act.prof] = upByProfile[r.act.prof] || r.err == nil
+	}
 	for _, r := range results {
 		d := deviceReportOf(r)
 		rep.Devices = append(rep.Devices, d)
 		if r.err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %v", r.act.dev.Name, oneLine(r.err)))
+			line := fmt.Sprintf("%s: %v", r.act.dev.Name, oneLine(r.err))
+			// A multi-connect profile (ip=dhcp) needs one of its devices,
+			// not all: the others' failures are warnings.
+			if r.act.prof.MultiConnect == 3 && upByProfile[r.act.prof] {
+				fmt.Fprintf(u.stderr, "earlynet: warning: %s\n", line)
+				rep.Warnings = append(rep.Warnings, line)
+				continue
+			}
+			failed = append(failed, line)
 			continue
 		}
 		for _, f := range r.fams {
