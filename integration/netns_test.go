@@ -30,6 +30,10 @@ func TestMain(m *testing.M) {
 	earlynetBin = filepath.Join(dir, "earlynet")
 	build := exec.Command("go", "build", "-o", earlynetBin, "../cmd/earlynet")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if race := os.Getenv("EARLYNET_RACE"); race != "" { // EARLYNET_RACE=1: a -race binary
+		build = exec.Command("go", "build", "-race", "-o", earlynetBin, "../cmd/earlynet")
+		build.Env = append(os.Environ(), "CGO_ENABLED=1")
+	}
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build earlynet: %v\n%s", err, out)
 		os.Exit(1)
