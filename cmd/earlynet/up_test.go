@@ -212,3 +212,19 @@ func TestCheckReply6(t *testing.T) {
 		}
 	}
 }
+
+func TestControllerName(t *testing.T) {
+	ps := []*profiles.Profile{
+		{UUID: "11111111-1111-4111-8111-111111111111", InterfaceName: "bond0", Type: profiles.TypeBond},
+		{UUID: "22222222-2222-4222-8222-222222222222", Type: profiles.TypeBridge}, // no interface name
+	}
+	for ref, want := range map[string]string{
+		"11111111-1111-4111-8111-111111111111": "bond0", // connection.master by UUID
+		"br0":                                  "br0",   // by interface name
+		"22222222-2222-4222-8222-222222222222": "22222222-2222-4222-8222-222222222222",
+	} {
+		if got := controllerName(ref, ps); got != want {
+			t.Errorf("controllerName(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}
