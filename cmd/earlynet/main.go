@@ -35,6 +35,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"initrd", "kernel command line to NetworkManager keyfiles (nm-initrd-generator)", runInitrd},
+		{"handover", "check that NetworkManager will adopt what earlynet configured", runHandover},
 	}
 }
 
