@@ -6,40 +6,62 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/earlynet/earlynet/cmd/internal/nmhandover"
 )
 
-// runHandover is `earlynet handover --check [--root DIR] [--sysfs DIR]`:
-// it reads the hand-over state on disk and says, per device, whether
-// NetworkManager will adopt it without a flap. Exit status 1 when a
-// device would not be adopted cleanly.
+// runHandover is
+//
+//	earlynet handover --check [--root DIR] [--sysfs DIR]
+//	earlynet handover --write [--root DIR] < state.json
+//	earlynet handover --ids [--ifname IF] [--mac MAC] [--machine-id FILE]
+//
+// --check reads the hand-over state on disk and says, per device,
+// whether NetworkManager will adopt it without a flap (exit status 1 when
+// a device would not be adopted cleanly). --write records what another
+// early-boot tool configured, in NetworkManager's formats. --ids prints
+// the DHCP identities NetworkManager will use.
 func runHandover(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return handoverCheck(args, stdout, stderr, time.Now())
+	return handover(args, os.Stdin, stdout, stderr, time.Now())
 }
 
-func handoverCheck(args []string, stdout, stderr io.Writer, now time.Time) error {
+func handover(args []string, stdin io.Reader, stdout, stderr io.Writer, now time.Time) error {
 	fs := flag.NewFlagSet("earlynet handover", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	check := fs.Bool("check", false, "report whether NetworkManager will adopt each configured device")
+	write := fs.Bool("write", false, "record the JSON state read from standard input for NetworkManager")
+	ids := fs.Bool("ids", false, "print NetworkManager's DHCP client-id, IAID and DUID")
 	root := fs.String("root", "/", "root directory holding run/NetworkManager")
 	sysfs := fs.String("sysfs", "/sys", "sysfs mount to map ifindexes to interfaces (\"\" skips)")
+	ifname := fs.String("ifname", "", "--ids: interface name")
+	mac := fs.String("mac", "", "--ids: hardware address")
+	machineID := fs.String("machine-id", "/etc/machine-id", "--ids: machine-id file of the real root")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return usageError{err.Error()}
 	}
-	if !*check {
-		return usageError{"handover: --check is required (it is the only mode)"}
-	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("handover: unexpected argument %q", fs.Arg(0))}
 	}
-	findings, err := nmhandover.Checker{Root: *root, Sysfs: *sysfs, Now: now}.Check()
+	switch {
+	case *check && !*write && !*ids:
+		return handoverCheck(*root, *sysfs, stdout, stderr, now)
+	case *write && !*check && !*ids:
+		return handoverWrite(stdin, *root, stderr)
+	case *ids && !*check && !*write:
+		return handoverIDs(stdout, *ifname, *mac, *machineID)
+	}
+	return usageError{"handover: give exactly one of --check, --write, --ids"}
+}
+
+func handoverCheck(root, sysfs string, stdout, stderr io.Writer, now time.Time) error {
+	findings, err := nmhandover.Checker{Root: root, Sysfs: sysfs, Now: now}.Check()
 	if err != nil {
-		return fmt.Errorf("handover check under %s: %w", *root, err)
+		return fmt.Errorf("handover check under %s: %w", root, err)
 	}
 	if len(findings) == 0 {
 		fmt.Fprintln(stdout, "no device was handed over (run/NetworkManager/devices is empty)")
