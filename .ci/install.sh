@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 
-pkgs=(network-manager dnsmasq-base iproute2 hyperfine time curl unzip make git)
+# network-manager, dnsmasq-base, dbus, busybox (udhcpc), util-linux (nsenter,
+# unshare): the live NetworkManager hand-over test (integration/handover_test.go).
+pkgs=(network-manager dnsmasq-base dbus busybox util-linux iproute2 hyperfine time curl unzip make git)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -319,6 +319,9 @@ func hoWait(t *testing.T, what string, limit time.Duration, ok func() bool) {
 	deadline := time.Now().Add(limit)
 	for !ok() {
 		if time.Now().After(deadline) {
+			if os.Getenv("EARLYNET_HANDOVER_DEBUG") != "" {
+				time.Sleep(time.Hour)
+			}
 			t.Fatalf("gave up waiting for %s after %v", what, limit)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -548,11 +551,20 @@ type hoMonitor struct {
 func (e *hoEnv) startMonitor() *hoMonitor {
 	m := &hoMonitor{path: filepath.Join(e.dir, "monitor.log"), mark: "203.0.113.254/32"}
 	m.cmd = e.start("monitor", []string{"ip", "-n", e.nsC, "monitor", "link", "address", "route"})
-	e.must("ip", "-n", e.nsC, "addr", "add", m.mark, "dev", "lo")
-	hoWait(e.t, "ip monitor", 10*time.Second, func() bool {
+	// ip monitor gives no sign when it has subscribed: repeat the marker
+	// until it shows up.
+	seen := func() bool {
 		b, _ := os.ReadFile(m.path)
 		return bytes.Contains(b, []byte(m.mark))
-	})
+	}
+	for try := 0; !seen(); try++ {
+		if try == 50 {
+			e.t.Fatalf("ip monitor never showed the marker address %s", m.mark)
+		}
+		exec.Command("ip", "-n", e.nsC, "addr", "del", m.mark, "dev", "lo").Run()
+		e.must("ip", "-n", e.nsC, "addr", "add", m.mark, "dev", "lo")
+		time.Sleep(200 * time.Millisecond)
+	}
 	e.must("ip", "-n", e.nsC, "addr", "del", m.mark, "dev", "lo")
 	hoWait(e.t, "ip monitor", 10*time.Second, func() bool {
 		b, _ := os.ReadFile(m.path)
