@@ -61,8 +61,14 @@ func hoCases() []hoCase {
 func TestHandoverToNetworkManager(t *testing.T) {
 	hoSkipUnlessPossible(t)
 	bin := hoBuildEarlynet(t)
+	// EARLYNET_UP_BIN runs the up step with another build (e.g. a branch
+	// not merged yet); the stand-in always uses this tree's binary.
+	upBin := bin
+	if p := os.Getenv("EARLYNET_UP_BIN"); p != "" {
+		upBin = p
+	}
 	mode := hoStandIn
-	if hoHasUp(bin) {
+	if hoHasUp(upBin) {
 		mode = "earlynet up"
 	}
 	t.Logf("configuring step: %s", mode)
@@ -72,10 +78,10 @@ func TestHandoverToNetworkManager(t *testing.T) {
 				// These need knobs earlynet up does not expose (a
 				// DHCPv6-only profile with NM's identity, a missing
 				// state file, ipv6.method=ignore): the stand-in covers them.
-				hoRun(t, tc, i, "", bin)
+				hoRun(t, tc, i, "", bin, upBin)
 				return
 			}
-			hoRun(t, tc, i, mode, bin)
+			hoRun(t, tc, i, mode, bin, upBin)
 		})
 	}
 }
@@ -96,9 +102,6 @@ func hoSkipUnlessPossible(t *testing.T) {
 
 func hoBuildEarlynet(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("EARLYNET_BIN"); p != "" {
-		return p
-	}
 	bin := filepath.Join(t.TempDir(), "earlynet")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/earlynet/earlynet/cmd/earlynet").CombinedOutput()
 	if err != nil {
@@ -128,7 +131,7 @@ type hoEnv struct {
 	bin        string
 }
 
-func hoRun(t *testing.T, tc hoCase, i int, mode, bin string) {
+func hoRun(t *testing.T, tc hoCase, i int, mode, bin, upBin string) {
 	if mode == "" {
 		mode = hoStandIn
 	}
@@ -136,7 +139,7 @@ func hoRun(t *testing.T, tc hoCase, i int, mode, bin string) {
 	e := hoSetup(t, tc, i, bin)
 	var uuid string
 	if mode == "earlynet up" {
-		uuid = e.configureWithUp(tc, bin)
+		uuid = e.configureWithUp(tc, upBin)
 	} else {
 		uuid = e.configureStandIn(tc)
 	}
@@ -145,7 +148,7 @@ func hoRun(t *testing.T, tc hoCase, i int, mode, bin string) {
 	logOffset := e.dnsmasqLines()
 	nmLog := e.startNM(tc)
 	state, conUUID := e.waitSettled(tc, uuid, logOffset)
-	time.Sleep(3 * time.Second) // observation window for late removals; not asserted on
+	time.Sleep(hoWindow(tc, mode)) // observation window for late removals; not asserted on
 	events := mon.stop()
 	after := e.snapshot()
 	dhcp := e.dnsmasqSince(logOffset)
@@ -373,6 +376,7 @@ func (e *hoEnv) configureStandIn(tc hoCase) string {
 	case "auto", "ignore":
 		prof += "[ipv6]\naddr-gen-mode=eui64\nmethod=" + tc.v6 + "\n"
 		e.waitSLAAC()
+		e.raRoutesLikeNM()
 	case "dhcp":
 		e.must(append(ns, "addr", "add", hoV6+"/128", "dev", e.ifC, "valid_lft", "3600", "preferred_lft", "3600", "noprefixroute")...)
 		prof += "[ipv6]\naddr-gen-mode=eui64\nmethod=dhcp\n"
@@ -465,6 +469,24 @@ func (e *hoEnv) udhcpc() *hoLease {
 		}
 	}
 	return l
+}
+
+// raRoutesLikeNM leaves IPv6 routes as NetworkManager programs them for
+// method=auto (handover.md §7.5): accept_ra off, the RA's prefix and
+// default routes with proto ra and the device metric 100, and the
+// kernel's own RA default route (metric 1024) gone. Left in place, NM
+// deletes that route a few seconds after taking over.
+func (e *hoEnv) raRoutesLikeNM() {
+	e.must("ip", "netns", "exec", e.nsC, "sysctl", "-q", "-w", "net.ipv6.conf."+e.ifC+".accept_ra=0")
+	out := e.must("ip", "-n", e.nsC, "-6", "route", "show", "default", "dev", e.ifC)
+	m := regexp.MustCompile(`default via (fe80::[0-9a-f:]+) .*metric 1024`).FindStringSubmatch(out)
+	if m == nil {
+		e.t.Fatalf("no kernel RA default route on %s: %q", e.ifC, out)
+	}
+	ns := []string{"ip", "-n", e.nsC, "-6", "route"}
+	e.must(append(ns, "add", "2001:db8:1::/64", "dev", e.ifC, "proto", "ra", "metric", "100")...)
+	e.must(append(ns, "add", "default", "via", m[1], "dev", e.ifC, "proto", "ra", "metric", "100")...)
+	e.must(append(ns, "del", "default", "via", m[1], "dev", e.ifC, "metric", "1024")...)
 }
 
 func (e *hoEnv) waitSLAAC() {
@@ -782,4 +804,18 @@ func (e *hoEnv) checkDHCP6Identity(nmLog string, addrs []string) {
 	if len(v6) != 1 || v6[0] != "inet6 "+hoV6+"/128" {
 		e.t.Errorf("DHCPv6 addresses after hand-over %q, want only %s/128", v6, hoV6)
 	}
+}
+
+// hoWindow is how long events are still recorded after NM settled
+// (EARLYNET_HANDOVER_WINDOW overrides, e.g. "15s" as the shell script).
+// NM removes a kernel RA default route about 5 s after it took over, so
+// cases where IPv6 autoconfiguration may run are watched longer.
+func hoWindow(tc hoCase, mode string) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("EARLYNET_HANDOVER_WINDOW")); err == nil {
+		return d
+	}
+	if tc.v6 == "auto" || tc.v6 == "ignore" || mode != hoStandIn {
+		return 12 * time.Second
+	}
+	return 3 * time.Second
 }
