@@ -622,7 +622,7 @@ func (m *hoMonitor) stop() []string {
 // deleted address, or a deleted route on it.
 func hoFlaps(events []string, dev string) []string {
 	var bad []string
-	re := regexp.MustCompile(`(^|\s)(dev )?` + regexp.QuoteMeta(dev) + `(:|\s|$)`)
+	re := regexp.MustCompile(`(^|\s)` + regexp.QuoteMeta(dev) + `([:@\s]|$)`)
 	for _, ev := range events {
 		if !re.MatchString(ev) {
 			continue
