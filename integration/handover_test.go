@@ -74,10 +74,10 @@ func TestHandoverToNetworkManager(t *testing.T) {
 	t.Logf("configuring step: %s", mode)
 	for i, tc := range hoCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			if mode == "earlynet up" && (tc.v6 == "dhcp" || tc.noState || tc.v6 == "ignore") {
+			if mode == "earlynet up" && (tc.noState || tc.v6 == "ignore") {
 				// These need knobs earlynet up does not expose (a
-				// DHCPv6-only profile with NM's identity, a missing
-				// state file, ipv6.method=ignore): the stand-in covers them.
+				// missing state file, ipv6.method=ignore): the stand-in
+				// covers them.
 				hoRun(t, tc, i, "", bin, upBin)
 				return
 			}
@@ -136,7 +136,7 @@ func hoRun(t *testing.T, tc hoCase, i int, mode, bin, upBin string) {
 		mode = hoStandIn
 	}
 	t.Logf("mode: %s", mode)
-	e := hoSetup(t, tc, i, bin)
+	e := hoSetup(t, tc, i, bin, mode)
 	var uuid string
 	if mode == "earlynet up" {
 		uuid = e.configureWithUp(tc, upBin)
@@ -181,11 +181,11 @@ func hoRun(t *testing.T, tc hoCase, i int, mode, bin, upBin string) {
 	}
 	e.checkUnmanaged(events, before, after)
 	if tc.v6 == "dhcp" {
-		e.checkDHCP6Identity(nmLog, after[e.ifC])
+		e.checkDHCP6Identity(nmLog, before[e.ifC], after[e.ifC])
 	}
 }
 
-func hoSetup(t *testing.T, tc hoCase, i int, bin string) *hoEnv {
+func hoSetup(t *testing.T, tc hoCase, i int, bin, mode string) *hoEnv {
 	e := &hoEnv{
 		t: t, dir: t.TempDir(), bin: bin,
 		nsC: fmt.Sprintf("enho%d-%d-c", os.Getpid(), i), nsS: fmt.Sprintf("enho%d-%d-s", os.Getpid(), i),
@@ -208,7 +208,7 @@ func hoSetup(t *testing.T, tc hoCase, i int, bin string) *hoEnv {
 	e.must("ip", "-n", e.nsC, "link", "set", "vethho0", "up")
 	e.must("ip", "-n", e.nsC, "link", "set", "cniho0", "up")
 	e.must("ip", "-n", e.nsC, "route", "add", "203.0.113.0/24", "via", "198.51.100.2", "dev", "vethho0")
-	e.startDnsmasq(tc)
+	e.startDnsmasq(tc, mode)
 	e.startHolder()
 	return e
 }
@@ -259,7 +259,7 @@ func hoStop(cmd *exec.Cmd) {
 	}
 }
 
-func (e *hoEnv) startDnsmasq(tc hoCase) {
+func (e *hoEnv) startDnsmasq(tc hoCase, mode string) {
 	e.dnsmasqLog = filepath.Join(e.dir, "dnsmasq.log")
 	args := []string{"ip", "netns", "exec", e.nsS, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
 		"--port=0", "--no-resolv", "--no-hosts", "--user=root", "--group=root", "--bind-interfaces",
@@ -267,13 +267,18 @@ func (e *hoEnv) startDnsmasq(tc hoCase) {
 		"--dhcp-option=option:router,192.0.2.1", "--dhcp-option=option:dns-server,192.0.2.53",
 		"--enable-ra", "--dhcp-authoritative", "--log-dhcp", "--log-facility=" + e.dnsmasqLog,
 		"--dhcp-leasefile=" + filepath.Join(e.dir, "dnsmasq.leases")}
-	if tc.v6 == "dhcp" {
-		// The address is bound to NetworkManager's DUID (derived here from
-		// /etc/machine-id): if NM used another DUID it would get another
-		// address and the old one would be left over or replaced.
+	switch {
+	case tc.v6 == "dhcp" && mode == hoStandIn:
+		// The stand-in has no DHCPv6 client: the address it configures is
+		// bound to NetworkManager's DUID (derived from /etc/machine-id), so
+		// NM gets that address only if earlynet derives the DUID as NM does.
 		args = append(args, "--dhcp-range=2001:db8:1::100,2001:db8:1::1ff,64,1h",
 			"--dhcp-host=id:"+e.ids()["dhcp6-duid"]+",["+hoV6+"]")
-	} else {
+	case tc.v6 == "dhcp":
+		// earlynet up's own DHCPv6 client gets an address from the pool:
+		// NM keeps it only if it presents the same DUID and IAID.
+		args = append(args, "--dhcp-range=2001:db8:1::100,2001:db8:1::1ff,64,1h")
+	default:
 		args = append(args, "--dhcp-range=2001:db8:1::,ra-only,64,1h")
 	}
 	e.start("dnsmasq", args)
@@ -506,6 +511,8 @@ func (e *hoEnv) configureWithUp(tc hoCase, bin string) string {
 		cmdline = "ip=" + hoStatic + "::192.0.2.1:255.255.255.0::" + e.ifC + ":none"
 	case tc.v6 == "auto":
 		cmdline = "ip=" + e.ifC + ":dhcp,auto6"
+	case tc.v6 == "dhcp":
+		cmdline = "ip=" + e.ifC + ":dhcp6"
 	}
 	out := e.must(e.inNS(bin, "up", "--cmdline", cmdline, "--root", "/", "--sysfs", "/sys", "--timeout", "30s")...)
 	e.t.Logf("earlynet up: %s", out)
@@ -779,7 +786,7 @@ func (e *hoEnv) checkUnmanaged(events []string, before, after map[string][]strin
 // checkDHCP6Identity compares the DUID and IAID NetworkManager logged
 // for the device with nmhandover's derivation, and checks that the
 // address bound to that DUID is the only DHCPv6 address.
-func (e *hoEnv) checkDHCP6Identity(nmLog string, addrs []string) {
+func (e *hoEnv) checkDHCP6Identity(nmLog string, before, after []string) {
 	b, _ := os.ReadFile(nmLog)
 	log := string(b)
 	ids := e.ids()
@@ -795,14 +802,17 @@ func (e *hoEnv) checkDHCP6Identity(nmLog string, addrs []string) {
 	} else if m[1] != wantIAID {
 		e.t.Errorf("NM's IAID %s, earlynet handover --ids %s", m[1], wantIAID)
 	}
-	var v6 []string
-	for _, a := range addrs {
-		if strings.HasPrefix(a, "inet6 2001:db8:1:") {
-			v6 = append(v6, a)
+	leased := func(addrs []string) []string {
+		var v6 []string
+		for _, a := range addrs {
+			if strings.HasPrefix(a, "inet6 2001:db8:1:") && strings.HasSuffix(a, "/128") {
+				v6 = append(v6, a)
+			}
 		}
+		return v6
 	}
-	if len(v6) != 1 || v6[0] != "inet6 "+hoV6+"/128" {
-		e.t.Errorf("DHCPv6 addresses after hand-over %q, want only %s/128", v6, hoV6)
+	if b, a := leased(before), leased(after); len(b) != 1 || len(a) != 1 || a[0] != b[0] {
+		e.t.Errorf("DHCPv6 addresses before NM %q, after %q: want the same single address (NM must present earlynet's DUID and IAID)", b, a)
 	}
 }
 
