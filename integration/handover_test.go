@@ -143,6 +143,7 @@ func hoRun(t *testing.T, tc hoCase, i int, mode, bin, upBin string) {
 	} else {
 		uuid = e.configureStandIn(tc)
 	}
+	e.checkPrediction(tc)
 	before := e.snapshot()
 	mon := e.startMonitor()
 	logOffset := e.dnsmasqLines()
@@ -528,6 +529,27 @@ func (e *hoEnv) configureWithUp(tc hoCase, bin string) string {
 		e.t.Fatalf("state file has no connection-uuid:\n%s", b)
 	}
 	return string(m[1])
+}
+
+// checkPrediction runs `earlynet handover --check` on NM's view of the
+// disk before NM starts: it must predict a clean adoption exactly for
+// the cases where NM 1.42 adopts the device without a flap.
+func (e *hoEnv) checkPrediction(tc hoCase) {
+	cmd := exec.Command(e.bin, "handover", "--check", "--root", e.root(""), "--sysfs", e.root("sys"))
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("earlynet handover --check: %v", err)
+	}
+	e.t.Logf("earlynet handover --check (exit %d):\n%s", code, out)
+	if want := tc.wantAdopt && tc.wantIntact; (code == 0) != want {
+		e.t.Errorf("earlynet handover --check exit %d, want success=%v:\n%s", code, want, out)
+	}
+	if code != 0 && code != 1 {
+		e.t.Errorf("earlynet handover --check exit %d, want 0 or 1", code)
+	}
 }
 
 // snapshot maps each interface of the client namespace to its addresses
