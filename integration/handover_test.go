@@ -535,7 +535,9 @@ func (e *hoEnv) configureWithUp(tc hoCase, bin string) string {
 // disk before NM starts: it must predict a clean adoption exactly for
 // the cases where NM 1.42 adopts the device without a flap.
 func (e *hoEnv) checkPrediction(tc hoCase) {
-	cmd := exec.Command(e.bin, "handover", "--check", "--root", e.root(""), "--sysfs", e.root("sys"))
+	// /proc/<pid>/net is the holder's network namespace.
+	cmd := exec.Command(e.bin, "handover", "--check", "--root", e.root(""), "--sysfs", e.root("sys"),
+		"--proc", filepath.Join("/proc", strconv.Itoa(e.holder)))
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {

@@ -14,7 +14,7 @@ import (
 
 // runHandover is
 //
-//	earlynet handover --check [--root DIR] [--sysfs DIR]
+//	earlynet handover --check [--root DIR] [--sysfs DIR] [--proc DIR]
 //	earlynet handover --write [--root DIR] < state.json
 //	earlynet handover --ids [--ifname IF] [--mac MAC] [--machine-id FILE]
 //
@@ -35,6 +35,7 @@ func handover(args []string, stdin io.Reader, stdout, stderr io.Writer, now time
 	ids := fs.Bool("ids", false, "print NetworkManager's DHCP client-id, IAID and DUID")
 	root := fs.String("root", "/", "root directory holding run/NetworkManager")
 	sysfs := fs.String("sysfs", "/sys", "sysfs mount to map ifindexes to interfaces (\"\" skips)")
+	proc := fs.String("proc", "/proc", "procfs whose net/ipv6_route shows the devices' routes (\"\" skips)")
 	ifname := fs.String("ifname", "", "--ids: interface name")
 	mac := fs.String("mac", "", "--ids: hardware address")
 	machineID := fs.String("machine-id", "/etc/machine-id", "--ids: machine-id file of the real root")
@@ -49,7 +50,7 @@ func handover(args []string, stdin io.Reader, stdout, stderr io.Writer, now time
 	}
 	switch {
 	case *check && !*write && !*ids:
-		return handoverCheck(*root, *sysfs, stdout, stderr, now)
+		return handoverCheck(nmhandover.Checker{Root: *root, Sysfs: *sysfs, Proc: *proc, Now: now}, stdout, stderr)
 	case *write && !*check && !*ids:
 		return handoverWrite(stdin, *root, stderr)
 	case *ids && !*check && !*write:
@@ -58,10 +59,10 @@ func handover(args []string, stdin io.Reader, stdout, stderr io.Writer, now time
 	return usageError{"handover: give exactly one of --check, --write, --ids"}
 }
 
-func handoverCheck(root, sysfs string, stdout, stderr io.Writer, now time.Time) error {
-	findings, err := nmhandover.Checker{Root: root, Sysfs: sysfs, Now: now}.Check()
+func handoverCheck(c nmhandover.Checker, stdout, stderr io.Writer) error {
+	findings, err := c.Check()
 	if err != nil {
-		return fmt.Errorf("handover check under %s: %w", root, err)
+		return fmt.Errorf("handover check under %s: %w", c.Root, err)
 	}
 	if len(findings) == 0 {
 		fmt.Fprintln(stdout, "no device was handed over (run/NetworkManager/devices is empty)")

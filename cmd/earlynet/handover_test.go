@@ -66,7 +66,7 @@ func TestHandoverCheck(t *testing.T) {
 			if args == nil {
 				args = []string{"--check"}
 			}
-			args = append(args, "--root", root, "--sysfs", filepath.Join(root, "sys"))
+			args = append(args, "--root", root, "--sysfs", filepath.Join(root, "sys"), "--proc", "")
 			var out, errb bytes.Buffer
 			err := handover(args, strings.NewReader(""), &out, &errb, time.Unix(1000, 0))
 			if got := exitCode(err, &errb); got != tt.wantCode {
@@ -114,7 +114,7 @@ func TestHandoverWrite(t *testing.T) {
 			t.Errorf("state file lacks %q:\n%s", want, state)
 		}
 	}
-	err = handover([]string{"--check", "--root", root, "--sysfs", filepath.Join(root, "sys")}, nil, &out, &errb, time.Unix(2000, 0))
+	err = handover([]string{"--check", "--root", root, "--sysfs", filepath.Join(root, "sys"), "--proc", ""}, nil, &out, &errb, time.Unix(2000, 0))
 	if err != nil {
 		t.Errorf("--check after --write: %v\n%s", err, out.String())
 	}

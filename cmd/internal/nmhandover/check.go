@@ -34,7 +34,10 @@ type Checker struct {
 	// Sysfs is the sysfs mount used to map ifindexes to interface
 	// names ("" skips the checks that need live interfaces).
 	Sysfs string
-	Now   time.Time
+	// Proc is a procfs whose net/ipv6_route shows the devices' network
+	// namespace ("" skips the routing checks).
+	Proc string
+	Now  time.Time
 }
 
 // Finding is the verdict for one device.
@@ -194,9 +197,13 @@ func (c Checker) checkDevice(idx int, byIndex map[int]string, profs map[string]p
 	if p.IPv6 != nil && p.IPv6.Method == profiles.MethodIgnore {
 		f.problem("profile %s has ipv6.method=ignore: NM bounces disable_ipv6 and deletes every IPv6 address and route (use auto or disabled)", pf.path)
 	}
+	if p.IPv6 == nil || p.IPv6.Method == "" || p.IPv6.Method == profiles.MethodAuto {
+		c.checkRADefault(&f)
+	}
 	if p.IPv4 == nil || p.IPv4.Method == "" || p.IPv4.Method == profiles.MethodAuto {
 		c.checkLease(&f, st, leases)
 	}
+	c.checkDHCP6Identity(&f, st, p)
 	if f.OK() {
 		f.Notes = append([]string{"NM will assume it (indicated by the state file)"}, f.Notes...)
 	}
@@ -417,4 +424,74 @@ func parseBool(s string) (value, ok bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// Route flags of /proc/net/ipv6_route (linux/ipv6_route.h).
+const (
+	rtfDefault  = 0x00010000
+	rtfAddrconf = 0x00040000
+)
+
+// checkRADefault: with ipv6.method=auto NM installs its own RA default
+// route (proto ra, the device's metric) and deletes one the kernel
+// installed from a router advertisement (metric 1024, RTF_ADDRCONF).
+func (c Checker) checkRADefault(f *Finding) {
+	if c.Proc == "" || f.Name == "" {
+		return
+	}
+	path := filepath.Join(c.Proc, "net/ipv6_route")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return // no IPv6 in this kernel or namespace
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		fl := strings.Fields(line)
+		if len(fl) != 10 || fl[9] != f.Name || fl[1] != "00" || strings.Trim(fl[0], "0") != "" {
+			continue
+		}
+		flags, err := strconv.ParseUint(fl[8], 16, 32)
+		if err != nil || flags&(rtfDefault|rtfAddrconf) != rtfDefault|rtfAddrconf {
+			continue
+		}
+		metric, _ := strconv.ParseUint(fl[5], 16, 32)
+		f.problem("the kernel's router-advertisement default route (metric %d) is on %s: NM deletes it after taking over; install the default route as NM does (proto ra, the device's metric) and set accept_ra=0", metric, f.Name)
+		return
+	}
+}
+
+// checkDHCP6Identity compares the DHCPv6 identity the lease in the state
+// file was obtained with against the one NM will use (its defaults:
+// DUID-UUID from etc/machine-id under Root, IAID from the interface
+// name). A different identity makes the server hand NM a second address.
+func (c Checker) checkDHCP6Identity(f *Finding, st stateFile, p *profiles.Profile) {
+	iaid, duid := st.get("dhcp6", "dhcp6.iaid"), st.get("dhcp6", "dhcp6.dhcp6_client_id")
+	if iaid == "" && duid == "" {
+		return
+	}
+	set := func(key string) bool {
+		for _, o := range p.Other {
+			if o.Section == "ipv6" && o.Key == key {
+				return true
+			}
+		}
+		return false
+	}
+	if want := ColonHex(IAIDBytes(IAID(f.Name))); iaid != "" && f.Name != "" && !set("dhcp-iaid") && !strings.EqualFold(iaid, want) {
+		f.problem("the DHCPv6 lease was obtained with IAID %s but NM will use %s (from the interface name): the server hands NM a second address", iaid, want)
+	}
+	if duid == "" || set("dhcp-duid") {
+		return
+	}
+	b, err := os.ReadFile(filepath.Join(c.Root, "etc/machine-id"))
+	if err != nil {
+		return
+	}
+	id, err := ParseMachineID(b)
+	if err != nil {
+		f.problem("etc/machine-id: %v: NM's DHCPv6 DUID is unpredictable", err)
+		return
+	}
+	if want := ColonHex(DUIDFromMachineID(id)); !strings.EqualFold(duid, want) {
+		f.problem("the DHCPv6 lease was obtained with DUID %s but NM will use %s (from etc/machine-id): the server sees a new client", duid, want)
+	}
 }

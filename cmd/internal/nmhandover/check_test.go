@@ -227,3 +227,73 @@ func TestCheckReadsWhatWriteWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckRADefault uses /proc/net/ipv6_route lines as the kernel prints
+// them: an RA-installed default route (RTF_UP|GATEWAY|DEFAULT|ADDRCONF|
+// EXPIRES, metric 1024) is reported, one added over netlink is not.
+func TestCheckRADefault(t *testing.T) {
+	ra := "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00450003     eth0\n"
+	nm := "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000064 00000001 00000000 00000003     eth0\n"
+	other := "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00450003     eth1\n"
+	for _, tc := range []struct {
+		name, routes string
+		want         []string
+	}{
+		{"kernel RA route", nm + ra, []string{"the kernel's router-advertisement default route (metric 1024) is on eth0: NM deletes it after taking over; install the default route as NM does (proto ra, the device's metric) and set accept_ra=0"}},
+		{"NM-style route only", nm + other, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := baseFixture().with(fixture{"proc/net/ipv6_route": tc.routes}).build(t)
+			fs, err := Checker{Root: root, Sysfs: filepath.Join(root, "sys"), Proc: filepath.Join(root, "proc"), Now: time.Unix(1000, 0)}.Check()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fs) != 1 {
+				t.Fatalf("got %d findings, want 1", len(fs))
+			}
+			if diff := cmp.Diff(tc.want, fs[0].Problems); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestCheckDHCP6Identity: a [dhcp6] lease obtained with another IAID or
+// DUID than NM's defaults is reported; the NM 1.42 test-core.c vectors
+// give the expected values for "eth0".
+func TestCheckDHCP6Identity(t *testing.T) {
+	state := func(iaid, duid string) string {
+		return "[device]\nmanaged=true\nconnection-uuid=" + testUUID + "\n\n[dhcp4]\ndhcp4.ip_address=192.0.2.133\n\n[dhcp6]\n" +
+			"dhcp6.dhcp6_client_id=" + duid + "\ndhcp6.iaid=" + iaid + "\n"
+	}
+	nmDUID := "00:04:9f:31:04:51:86:99:72:c4:82:26:47:08:da:5d:5e:c7"
+	for _, tc := range []struct {
+		name, state, prof string
+		want              []string
+	}{
+		{"same identity", state("2b:50:67:35", nmDUID), dhcpProf, nil},
+		{"IAID from the MAC", state("00:00:00:c1", nmDUID), dhcpProf,
+			[]string{"the DHCPv6 lease was obtained with IAID 00:00:00:c1 but NM will use 2b:50:67:35 (from the interface name): the server hands NM a second address"}},
+		{"IAID pinned in the profile", state("00:00:00:c1", nmDUID), dhcpProf + "dhcp-iaid=mac\n", nil},
+		{"DUID-LL", state("2b:50:67:35", "00:03:00:01:02:00:00:00:00:c1"), dhcpProf,
+			[]string{"the DHCPv6 lease was obtained with DUID 00:03:00:01:02:00:00:00:00:c1 but NM will use " + nmDUID + " (from etc/machine-id): the server sees a new client"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := baseFixture().with(fixture{
+				"run/NetworkManager/devices/2":                            tc.state,
+				"run/NetworkManager/system-connections/eth0.nmconnection": tc.prof,
+				"etc/machine-id": "cbc22e47418e402aa7b30dea928394ef\n",
+			}).build(t)
+			fs, err := Checker{Root: root, Sysfs: filepath.Join(root, "sys"), Now: time.Unix(1000, 0)}.Check()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fs) != 1 {
+				t.Fatalf("got %d findings, want 1", len(fs))
+			}
+			if diff := cmp.Diff(tc.want, fs[0].Problems); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
