@@ -298,7 +298,7 @@ func (c Checker) loadProfiles() (map[string]profileFile, error) {
 			return nil, fmt.Errorf("read %s: %w", dir, err)
 		}
 		for _, e := range entries {
-			if e.IsDir() || strings.HasPrefix(e.Name(), ".") || !strings.HasSuffix(e.Name(), ".nmconnection") {
+			if e.IsDir() || ignoreKeyfileName(e.Name(), !strings.HasPrefix(dir, "etc/")) {
 				continue
 			}
 			rel := filepath.Join(dir, e.Name())
@@ -313,6 +313,41 @@ func (c Checker) loadProfiles() (map[string]profileFile, error) {
 		}
 	}
 	return out, nil
+}
+
+// ignoreKeyfileName mirrors nm_keyfile_utils_ignore_filename (NM
+// 1.42.4): hidden files never load; outside etc/ only *.nmconnection
+// does; in etc/ backups, mkstemp temporaries and certificates are skipped.
+func ignoreKeyfileName(base string, requireExt bool) bool {
+	const ext = ".nmconnection"
+	if base == "" || base[0] == '.' {
+		return true
+	}
+	if requireExt {
+		return !(strings.HasSuffix(base, ext) && len(base) > len(ext))
+	}
+	if strings.HasSuffix(base, "~") {
+		return true
+	}
+	if i := strings.LastIndexByte(base, '.'); i >= 0 && len(base)-i-1 == 6 && isAlnum(base[i+1:]) {
+		return true
+	}
+	lower := strings.ToLower(base)
+	for _, suf := range []string{".pem", ".der"} {
+		if strings.HasSuffix(lower, suf) && len(lower) > len(suf) {
+			return true
+		}
+	}
+	return false
+}
+
+func isAlnum(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func loadProfile(path, rel string) profileFile {

@@ -81,6 +81,14 @@ func TestCheck(t *testing.T) {
 			want: []string{okLine},
 		},
 		{
+			name: "profile in etc without extension",
+			fx: baseFixture().with(fixture{
+				"run/NetworkManager/system-connections/eth0.nmconnection": "",
+				"etc/NetworkManager/system-connections/eth0":              dhcpProf,
+			}),
+			want: []string{okLine},
+		},
+		{
 			name: "lease file in var/lib",
 			fx: baseFixture().with(fixture{
 				"run/NetworkManager/internal-" + testUUID + "-eth0.lease":     "",
@@ -295,5 +303,27 @@ func TestCheckDHCP6Identity(t *testing.T) {
 				t.Errorf("problems (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestIgnoreKeyfileName(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		requireExt bool
+		want       bool
+	}{
+		{"eth0.nmconnection", true, false},
+		{"eth0", true, true},
+		{".nmconnection", true, true},
+		{".eth0.nmconnection", true, true},
+		{"eth0", false, false},
+		{"eth0~", false, true},
+		{"eth0.Ab12cD", false, true},
+		{"ca.PEM", false, true},
+		{"eth0.nmconnection", false, false},
+	} {
+		if got := ignoreKeyfileName(tc.name, tc.requireExt); got != tc.want {
+			t.Errorf("ignoreKeyfileName(%q, %v) = %v, want %v", tc.name, tc.requireExt, got, tc.want)
+		}
 	}
 }

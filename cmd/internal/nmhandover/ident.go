@@ -14,7 +14,9 @@ import (
 // NetworkManager's nm_utils_create_dhcp_iaid() share (HASH_KEY in
 // systemd src/libsystemd-network/dhcp-identifier.c and NetworkManager
 // src/core/nm-core-utils.c).
-var iaidKey = [16]byte{0x80, 0x11, 0x8c, 0xc2, 0xfe, 0x4a, 0x03, 0xee, 0x3e, 0xd6, 0x0c, 0x6f, 0x36, 0x39, 0x14, 0x09}
+func iaidKey() [16]byte {
+	return [16]byte{0x80, 0x11, 0x8c, 0xc2, 0xfe, 0x4a, 0x03, 0xee, 0x3e, 0xd6, 0x0c, 0x6f, 0x36, 0x39, 0x14, 0x09}
+}
 
 // ClientID4 is the DHCPv4 client identifier NetworkManager's internal
 // client sends by default: type 1 (Ethernet) followed by the hardware
@@ -28,7 +30,7 @@ func ClientID4(mac net.HardwareAddr) []byte {
 // XORed. The result is the number NetworkManager logs and puts on the
 // wire big-endian (IAIDBytes).
 func IAID(ifname string) uint32 {
-	h := siphash24(iaidKey, []byte(ifname))
+	h := siphash24(iaidKey(), []byte(ifname))
 	return uint32(h) ^ uint32(h>>32)
 }
 
