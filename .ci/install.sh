@@ -4,12 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+# dbus, busybox (udhcpc) and util-linux (nsenter, unshare) for the live
+# NetworkManager hand-over test (integration/handover_test.go).
+handover_pkgs=(dbus busybox util-linux)
 
-# network-manager, dnsmasq-base, dbus, busybox (udhcpc), util-linux (nsenter,
-# unshare): the live NetworkManager hand-over test (integration/handover_test.go).
-pkgs=(network-manager dnsmasq-base dbus busybox util-linux iproute2 hyperfine time curl unzip make git)
+pkgs=(network-manager dnsmasq-base iproute2 hyperfine time curl unzip make git)
 missing=()
-for p in "${pkgs[@]}"; do
+for p in "${pkgs[@]}" "${handover_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
