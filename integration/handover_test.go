@@ -836,7 +836,9 @@ func (e *hoEnv) checkDHCP6Identity(nmLog string, before, after []string) {
 		return v6
 	}
 	if b, a := leased(before), leased(after); len(b) != 1 || len(a) != 1 || a[0] != b[0] {
-		e.t.Errorf("DHCPv6 addresses before NM %q, after %q: want the same single address (NM must present earlynet's DUID and IAID)", b, a)
+		leases, _ := os.ReadFile(filepath.Join(e.dir, "dnsmasq.leases"))
+		e.t.Errorf("DHCPv6 addresses before NM %q, after %q: want the same single address (NM must present earlynet's DUID and IAID %s); dnsmasq leases (expiry IAID address host DUID):\n%s",
+			b, a, ids["iaid"], leases)
 	}
 }
 
