@@ -385,6 +385,10 @@ func (e *hoEnv) configureStandIn(tc hoCase) string {
 		e.raRoutesLikeNM()
 	case "dhcp":
 		e.must(append(ns, "addr", "add", hoV6+"/128", "dev", e.ifC, "valid_lft", "3600", "preferred_lft", "3600", "noprefixroute")...)
+		// Recorded with NM's identity, as earlynet's DHCPv6 client must
+		// obtain it; handover --check compares it with NM's defaults.
+		ids := e.ids()
+		dev["dhcp6"] = map[string]any{"addresses": []string{hoV6}, "duid": ids["dhcp6-duid"], "iaid": ids["iaid"]}
 		prof += "[ipv6]\naddr-gen-mode=eui64\nmethod=dhcp\n"
 	default:
 		prof += "[ipv6]\nmethod=disabled\n"

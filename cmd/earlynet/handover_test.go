@@ -118,6 +118,19 @@ func TestHandoverWrite(t *testing.T) {
 	if err != nil {
 		t.Errorf("--check after --write: %v\n%s", err, out.String())
 	}
+	in6 := `{"devices":[{"ifindex":2,"ifname":"eth0","uuid":"` + hoUUID + `","dhcp6":{"addresses":["2001:db8:1::77"],"duid":"00:04:01","iaid":"2b:50:67:35"}}]}`
+	if err := handover([]string{"--write", "--root", root}, strings.NewReader(in6), &out, &errb, time.Unix(1000, 0)); err != nil {
+		t.Fatalf("--write dhcp6: %v", err)
+	}
+	state, _ = os.ReadFile(filepath.Join(root, "run/NetworkManager/devices/2"))
+	if want := "[dhcp6]\ndhcp6.dhcp6_client_id=00:04:01\ndhcp6.iaid=2b:50:67:35\ndhcp6.ip6_address=2001:db8:1::77\n"; !strings.HasSuffix(string(state), want) {
+		t.Errorf("state file does not end in %q:\n%s", want, state)
+	}
+	bad6 := `{"devices":[{"ifindex":2,"ifname":"eth0","uuid":"` + hoUUID + `","dhcp6":{"iaid":"01:02"}}]}`
+	if err := handover([]string{"--write", "--root", root}, strings.NewReader(bad6), &out, &errb, time.Unix(0, 0)); err == nil ||
+		!strings.Contains(err.Error(), `device "eth0": dhcp6 iaid "01:02"`) {
+		t.Errorf("short IAID: got %v, want an error naming the device and value", err)
+	}
 	bad := `{"devices":[{"ifindex":2,"ifname":"eth0","uuid":"` + hoUUID + `","mac":"zz"}]}`
 	if err := handover([]string{"--write", "--root", root}, strings.NewReader(bad), &out, &errb, time.Unix(0, 0)); err == nil ||
 		!strings.Contains(err.Error(), `device "eth0": mac`) {

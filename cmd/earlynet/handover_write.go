@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ type handoverInput struct {
 		PermHWAddrFake string     `json:"perm_hw_addr_fake"`
 		RouteMetric    uint32     `json:"route_metric"`
 		DHCP4          *dhcp4JSON `json:"dhcp4"`
+		DHCP6          *dhcp6JSON `json:"dhcp6"`
 	} `json:"devices"`
 	DNS *struct {
 		Servers []netip.Addr `json:"servers"`
@@ -45,6 +47,14 @@ type dhcp4JSON struct {
 	Hostname   string       `json:"host_name"`
 	Domain     string       `json:"domain_name"`
 	NextServer netip.Addr   `json:"next_server"`
+}
+
+type dhcp6JSON struct {
+	Addresses []netip.Addr `json:"addresses"`
+	DNS       []netip.Addr `json:"dns"`
+	Search    []string     `json:"search"`
+	DUID      string       `json:"duid"` // colon hex
+	IAID      string       `json:"iaid"` // colon hex, 4 bytes
 }
 
 // handoverWrite records the JSON state from r under root.
@@ -77,6 +87,11 @@ func handoverWrite(r io.Reader, root string, stderr io.Writer) error {
 				LeaseTime: time.Duration(l.LeaseTime) * time.Second, Obtained: time.Unix(l.Obtained, 0),
 				ClientID: cid, Hostname: l.Hostname, Domain: l.Domain, NextServer: l.NextServer}
 		}
+		if l := d.DHCP6; l != nil {
+			if dev.DHCP6, err = lease6(l); err != nil {
+				return fmt.Errorf("handover --write: device %q: %w", d.Ifname, err)
+			}
+		}
 		st.Devices = append(st.Devices, dev)
 	}
 	if in.DNS != nil {
@@ -87,6 +102,19 @@ func handoverWrite(r io.Reader, root string, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "earlynet: warning:", w)
 	}
 	return err
+}
+
+func lease6(l *dhcp6JSON) (*nmhandover.Lease6, error) {
+	duid, err := parseMAC(l.DUID)
+	if err != nil {
+		return nil, fmt.Errorf("dhcp6 duid: %w", err)
+	}
+	iaid, err := parseMAC(l.IAID)
+	if err != nil || len(iaid) != 4 {
+		return nil, fmt.Errorf("dhcp6 iaid %q: want 4 colon-separated hex bytes", l.IAID)
+	}
+	return &nmhandover.Lease6{Addresses: l.Addresses, DNS: l.DNS, Search: l.Search, DUID: duid,
+		IAID: binary.BigEndian.Uint32(iaid)}, nil
 }
 
 // parseMAC accepts colon hex of any length ("" is none).
