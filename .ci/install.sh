@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+# dbus, busybox (udhcpc) and util-linux (nsenter, unshare) for the live
+# NetworkManager hand-over test (integration/handover_test.go).
+handover_pkgs=(dbus busybox util-linux)
 
 pkgs=(network-manager dnsmasq-base iproute2 hyperfine time curl unzip make git)
 # `install.sh bench` adds the clients `make bench-up` compares earlynet with
@@ -13,7 +16,7 @@ if [ "${1:-}" = bench ]; then
   pkgs+=(isc-dhcp-client udhcpc busybox-static dhcpcd-base tcpdump libc6-dev gcc python3)
 fi
 missing=()
-for p in "${pkgs[@]}"; do
+for p in "${pkgs[@]}" "${handover_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
