@@ -5,7 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 
-pkgs=(network-manager dnsmasq-base iproute2 hyperfine time curl unzip make git)
+pkgs=(network-manager dnsmasq-base iproute2 hyperfine time curl unzip make git
+  qemu-system-x86 linux-image-amd64 xz-utils cpio dracut-core)
+# qemu-system-x86, linux-image-amd64 and dracut-core are for `make e2e`: the
+# guest kernel and its modules, and dracut to build one image with the
+# earlynet module. dracut-core, not dracut: the latter conflicts with
+# initramfs-tools, which linux-image-amd64 pulls in.
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
