@@ -52,6 +52,8 @@ type vmSpec struct {
 	Commands []report.Command
 	Dump     []string          // guest paths to print after the commands
 	Files    map[string]string // extra initramfs files (path -> content)
+	Copy     map[string]string // extra initramfs files (guest path -> host path)
+	UdevDB   bool              // guest writes udev's database records for the NICs
 	Meta     http.Handler      // metadata fake at 169.254.169.254:80 on segment 0
 	SMBIOS   []string          // QEMU -smbios values (DMI for cloud detection)
 	Timeout  time.Duration     // whole boot; default 150 s
@@ -151,7 +153,7 @@ func (h *harness) pack(out string, spec vmSpec) error {
 			return err
 		}
 	}
-	cfg := report.Config{NICs: len(spec.NICs), Commands: spec.Commands, Dump: spec.Dump}
+	cfg := report.Config{NICs: len(spec.NICs), Commands: spec.Commands, Dump: spec.Dump, UdevDB: spec.UdevDB}
 	for _, m := range mods {
 		dst := path.Join("lib/modules", h.kernel.Release, m.Path)
 		if err := addFile(a, dst, filepath.Join(h.kernel.Modules, m.Path), 0o644); err != nil {
@@ -164,6 +166,11 @@ func (h *harness) pack(out string, spec vmSpec) error {
 		return fmt.Errorf("encode guest config: %w", err)
 	}
 	a.file(report.ConfigPath, 0o644, b)
+	for dst, src := range spec.Copy {
+		if err := addFile(a, dst, src, 0o755); err != nil {
+			return err
+		}
+	}
 	for p, content := range spec.Files {
 		a.file(p, 0o600, []byte(content))
 	}

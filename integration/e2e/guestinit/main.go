@@ -62,7 +62,13 @@ func run(out *printer, configPath string, loadModules bool) error {
 	if loadModules {
 		out.record(loadAll(cfg.Modules))
 	}
-	out.record(report.Record{Kind: "links", Links: waitNICs(cfg.NICs, 15*time.Second)})
+	links := waitNICs(cfg.NICs, 15*time.Second)
+	out.record(report.Record{Kind: "links", Links: links})
+	if cfg.UdevDB {
+		if err := writeUdevDB(links); err != nil {
+			return err
+		}
+	}
 	for _, c := range cfg.Commands {
 		res := runCommand(c)
 		out.record(report.Record{Kind: "cmd", Cmd: &res})
@@ -210,6 +216,24 @@ func pciPath(ifname string) string {
 	return last
 }
 
+// writeUdevDB marks lo and the NICs initialized the way udev's database does.
+func writeUdevDB(links []report.Link) error {
+	if err := os.MkdirAll("/run/udev/data", 0o755); err != nil {
+		return fmt.Errorf("udev database: %w", err)
+	}
+	links = append(links, report.Link{Name: "lo", Index: 1, Driver: "lo"})
+	for _, l := range links {
+		if l.Driver == "" {
+			continue
+		}
+		rec := fmt.Sprintf("I:%d\nE:ID_NET_DRIVER=%s\nE:ID_PATH=%s\n", int64(boottimeMS()*1e3), l.Driver, l.PCIPath)
+		if err := os.WriteFile(fmt.Sprintf("/run/udev/data/n%d", l.Index), []byte(rec), 0o644); err != nil {
+			return fmt.Errorf("udev database: %w", err)
+		}
+	}
+	return nil
+}
+
 // runCommand runs one command with a deadline, watching netlink for the
 // first global addresses while it runs.
 func runCommand(c report.Command) report.CmdResult {
@@ -223,7 +247,7 @@ func runCommand(c report.Command) report.CmdResult {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
-	cmd.Env = []string{"PATH=/usr/bin:/usr/sbin:/bin:/sbin", "HOME=/"}
+	cmd.Env = append([]string{"PATH=/usr/bin:/usr/sbin:/bin:/sbin", "HOME=/"}, c.Env...)
 	var stdout, stderr capped
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	res.StartMS = boottimeMS()

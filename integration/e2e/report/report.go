@@ -27,6 +27,10 @@ type Config struct {
 	NICs     int       `json:"nics"`     // device-backed links to wait for
 	Commands []Command `json:"commands"` // run in order
 	Dump     []string  `json:"dump"`     // files or directories to print
+	// UdevDB writes /run/udev/data/n<ifindex> for every NIC, as udev
+	// would after its coldplug: NetworkManager waits for that record before
+	// it manages a device, and this initramfs runs no udev.
+	UdevDB bool `json:"udev_db,omitempty"`
 }
 
 // Module is a .ko path in the initramfs and its parameters.
@@ -39,6 +43,7 @@ type Module struct {
 type Command struct {
 	Name       string   `json:"name"`
 	Argv       []string `json:"argv"`
+	Env        []string `json:"env,omitempty"` // added to PATH and HOME
 	TimeoutSec int      `json:"timeout_sec"`
 }
 
