@@ -57,6 +57,7 @@ type vmSpec struct {
 	Meta     http.Handler      // metadata fake at 169.254.169.254:80 on segment 0
 	SMBIOS   []string          // QEMU -smbios values (DMI for cloud detection)
 	Timeout  time.Duration     // whole boot; default 150 s
+	Initrd   string            // a prebuilt initramfs (dracut's) instead of packing one
 }
 
 // harness holds what every boot shares: the kernel and the built binaries.
@@ -86,9 +87,12 @@ func (h *harness) run(t *testing.T, spec vmSpec) bootResult {
 			spec.NICs[i].Slot = 5 + i
 		}
 	}
-	initrd := filepath.Join(dir, "initramfs.cpio")
-	if err := h.pack(initrd, spec); err != nil {
-		t.Fatal(err)
+	initrd := spec.Initrd
+	if initrd == "" {
+		initrd = filepath.Join(dir, "initramfs.cpio")
+		if err := h.pack(initrd, spec); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ns, err := newNetns(t)
 	if errors.Is(err, errNoNetns) {

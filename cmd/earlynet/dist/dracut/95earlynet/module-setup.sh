@@ -10,9 +10,23 @@
 # NetworkManager of the real root adopts the configuration after
 # switch-root.
 
+# EARLYNET_BINARY names the binary to install when it is not on dracut's
+# PATH (/usr/sbin:/usr/bin:/sbin:/bin), e.g. from a build tree;
+# EARLYNET_CLOUD_BINARY likewise for earlynet-cloud.
+_earlynet_binary() {
+    if [[ -n $EARLYNET_BINARY ]]; then
+        echo "$EARLYNET_BINARY"
+    else
+        find_binary earlynet
+    fi
+}
+
 # called by dracut
 check() {
-    require_binaries earlynet || return 1
+    if ! [[ -x $(_earlynet_binary) ]]; then
+        dinfo "dracut module 'earlynet' needs earlynet on PATH or EARLYNET_BINARY"
+        return 1
+    fi
     # Only when asked for (--add earlynet), as network-manager does.
     return 255
 }
@@ -37,10 +51,11 @@ installkernel() {
 
 # called by dracut
 install() {
-    inst_binary "$(command -v earlynet)" /usr/bin/earlynet
+    inst_binary "$(_earlynet_binary)" /usr/bin/earlynet
     # `earlynet up --cloud` runs the cloud client when it is installed.
-    if command -v earlynet-cloud > /dev/null; then
-        inst_binary "$(command -v earlynet-cloud)" /usr/bin/earlynet-cloud
+    local _cloud="${EARLYNET_CLOUD_BINARY:-$(find_binary earlynet-cloud)}"
+    if [[ -x $_cloud ]]; then
+        inst_binary "$_cloud" /usr/bin/earlynet-cloud
     fi
     inst_multiple -o ip
     inst_hook cmdline 99 "$moddir/earlynet-cmdline.sh"
