@@ -47,7 +47,7 @@ type scenario struct {
 
 // newHarness finds the kernel and QEMU, builds the guest binaries, or
 // skips saying what is missing.
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	if os.Getenv("EARLYNET_E2E") != "1" {
 		t.Skip("QEMU end-to-end tier: set EARLYNET_E2E=1 or run `make e2e` (needs root, qemu-system-x86, linux-image-amd64, dnsmasq)")
@@ -173,8 +173,7 @@ func scenarios() []scenario {
 		{
 			name:  "dhcp-one-nic",
 			needs: []feature{featUp},
-			spec: vmSpec{NICs: []nic{{Seg: 0}}, V6: map[int]string{0: "slaac"}, Cmdline: "ip=dhcp rd.neednet=1",
-				Dump: nmDump()},
+			spec:  dhcpOneNIC(),
 			check: func(t *testing.T, r bootResult, im impl) {
 				st := upOK(t, r, im)
 				wantAddr(t, st, "eth0", leaseAddr(0, 5)+"/24", true)
@@ -325,6 +324,12 @@ func scenarios() []scenario {
 			},
 		},
 	}
+}
+
+// dhcpOneNIC is the plain case: one NIC, ip=dhcp, dnsmasq with DHCPv4 and
+// router advertisements. The benchmark boots it too.
+func dhcpOneNIC() vmSpec {
+	return vmSpec{NICs: []nic{{Seg: 0}}, V6: map[int]string{0: "slaac"}, Cmdline: "ip=dhcp rd.neednet=1", Dump: nmDump()}
 }
 
 func staticProfile(id, match, addr string) string {

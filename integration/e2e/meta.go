@@ -163,7 +163,7 @@ func (l *reqLog) list() []string {
 
 // serveMeta listens on 169.254.169.254:80 inside the namespace (the
 // address must already be on a link there) and serves h until cleanup.
-func serveMeta(t *testing.T, ns *netns, h http.Handler) error {
+func serveMeta(t testing.TB, ns *netns, h http.Handler) error {
 	var ln net.Listener
 	err := ns.do(func() error {
 		var err error

@@ -27,7 +27,7 @@ type netns struct {
 // CAP_SYS_ADMIN, no iproute2); callers skip.
 var errNoNetns = errors.New("cannot create a network namespace")
 
-func newNetns(t *testing.T) (*netns, error) {
+func newNetns(t testing.TB) (*netns, error) {
 	name := fmt.Sprintf("enl-e2e-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("%w: ip netns add %s: %v: %s", errNoNetns, name, err, bytes.TrimSpace(out))
@@ -57,7 +57,7 @@ func (n *netns) command(ctx context.Context, argv ...string) *exec.Cmd {
 
 // start runs argv in the namespace in the background, output to logPath;
 // cleanup kills exactly that process and waits for it.
-func (n *netns) start(t *testing.T, logPath string, argv ...string) error {
+func (n *netns) start(t testing.TB, logPath string, argv ...string) error {
 	log, err := os.Create(logPath)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", logPath, err)
@@ -148,7 +148,7 @@ type vlanShim struct {
 	vid  uint16
 }
 
-func startVlanShim(t *testing.T, tap *os.File, listen, peer string, vid uint16) error {
+func startVlanShim(t testing.TB, tap *os.File, listen, peer string, vid uint16) error {
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: listen, Net: "unixgram"})
 	if err != nil {
 		return fmt.Errorf("vlan shim listen %s: %w", listen, err)

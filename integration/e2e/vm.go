@@ -79,7 +79,7 @@ type bootResult struct {
 
 // run boots the VM described by spec and returns the parsed console. It
 // fails the test on harness errors; assertions are the caller's.
-func (h *harness) run(t *testing.T, spec vmSpec) bootResult {
+func (h *harness) run(t testing.TB, spec vmSpec) bootResult {
 	t.Helper()
 	dir := t.TempDir()
 	for i := range spec.NICs {
@@ -203,7 +203,7 @@ func addFile(a *archive, dst, src string, perm uint32) error {
 
 // wire builds the namespace's bridges, taps, VLAN shims, dnsmasq and
 // metadata fake, and returns QEMU's -netdev/-device arguments.
-func wire(t *testing.T, ns *netns, dir string, spec vmSpec) ([]string, error) {
+func wire(t testing.TB, ns *netns, dir string, spec vmSpec) ([]string, error) {
 	used := map[int]bool{}
 	for _, n := range spec.NICs {
 		used[n.Seg] = true
@@ -274,7 +274,7 @@ func wire(t *testing.T, ns *netns, dir string, spec vmSpec) ([]string, error) {
 }
 
 // startDnsmasq runs a real, independent DHCP/RA server on the used bridges.
-func startDnsmasq(t *testing.T, ns *netns, dir string, spec vmSpec, used map[int]bool) error {
+func startDnsmasq(t testing.TB, ns *netns, dir string, spec vmSpec, used map[int]bool) error {
 	pid := filepath.Join(dir, "dnsmasq.pid")
 	args := []string{"dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0", "--no-resolv", "--no-hosts",
 		"--user=root", "--group=root", "--bind-interfaces", "--no-ping", "--dhcp-authoritative", "--dhcp-rapid-commit",
