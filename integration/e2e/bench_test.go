@@ -22,7 +22,7 @@ func BenchmarkTimeToNetwork(b *testing.B) {
 				b.Skip(why)
 			}
 			spec := dhcpOneNIC()
-			im.prepare(&spec)
+			im.prepare(&spec, nil)
 			var lease, exit, wall []float64
 			for range b.N {
 				r := h.run(b, spec)

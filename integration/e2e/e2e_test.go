@@ -28,8 +28,9 @@ type feature struct {
 }
 
 var (
-	featUp    = feature{[]string{"up", "--help"}, "-json", "`earlynet up --json` (issue 4)"}
-	featCloud = feature{[]string{"cloud", "--help"}, "-apply", "`earlynet cloud --apply` (issue 5)"}
+	featUp       = feature{[]string{"up", "--help"}, "-json", "`earlynet up --json` (issue 4)"}
+	featProfiles = feature{[]string{"up", "--help"}, "-profiles", "`earlynet up --profiles DIR` (issue 4)"}
+	featCloud    = feature{[]string{"cloud", "--help"}, "-apply", "`earlynet cloud --apply` (issue 5)"}
 )
 
 // scenario is one boot and what must hold in the guest afterwards.
@@ -43,6 +44,8 @@ type scenario struct {
 	raw bool
 	// notNM says why NetworkManager's initrd mode cannot run the scenario.
 	notNM string
+	// upArgs are added to `earlynet up --json`.
+	upArgs []string
 }
 
 // newHarness finds the kernel and QEMU, builds the guest binaries, or
@@ -127,7 +130,7 @@ func runScenarios(t *testing.T, im impl) {
 			}
 			spec := sc.spec
 			if !sc.raw {
-				im.prepare(&spec)
+				im.prepare(&spec, sc.upArgs)
 			}
 			r := h.run(t, spec)
 			checkModules(t, r)
@@ -274,7 +277,9 @@ func scenarios() []scenario {
 		},
 		{
 			name:  "match-driver-and-pci-path",
-			needs: []feature{featUp},
+			needs: []feature{featUp, featProfiles},
+			// NetworkManager reads this directory itself.
+			upArgs: []string{"--profiles", "/etc/NetworkManager/system-connections"},
 			spec: vmSpec{NICs: []nic{{Seg: 0}, {Seg: 1, Slot: 9}}, NoDHCP: map[int]bool{0: true, 1: true},
 				Cmdline: "rd.neednet=1",
 				Files: map[string]string{

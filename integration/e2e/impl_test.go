@@ -17,17 +17,20 @@ import (
 type impl struct {
 	name        string
 	earlynet    bool
-	json        bool          // prints a JSON report on stdout
-	unavailable func() string // why it cannot run here, or ""
-	prepare     func(*vmSpec) // puts its "up" commands (and files) into the spec
+	json        bool                             // prints a JSON report on stdout
+	unavailable func() string                    // why it cannot run here, or ""
+	prepare     func(s *vmSpec, upArgs []string) // puts its "up" commands (and files) into the spec
 }
 
 func earlynetImpl() impl {
 	return impl{
 		name: "earlynet up", earlynet: true, json: true,
 		unavailable: func() string { return "" },
-		prepare: func(s *vmSpec) {
-			up := report.Command{Name: "up", Argv: []string{"/usr/bin/earlynet", "up", "--json"}, TimeoutSec: 90}
+		prepare: func(s *vmSpec, upArgs []string) {
+			argv := append([]string{"/usr/bin/earlynet", "up", "--json"}, upArgs...)
+			// EARLYNET_E2E_UP_ARGS adds flags for debugging, e.g. -v.
+			argv = append(argv, strings.Fields(os.Getenv("EARLYNET_E2E_UP_ARGS"))...)
+			up := report.Command{Name: "up", Argv: argv, TimeoutSec: 90}
 			s.Commands = append([]report.Command{up}, s.Commands...)
 		},
 	}
@@ -63,7 +66,7 @@ func nmImpl() impl {
 			}
 			return ""
 		},
-		prepare: func(s *vmSpec) {
+		prepare: func(s *vmSpec, _ []string) {
 			s.UdevDB = true
 			s.Copy = map[string]string{nmDaemon: nmDaemon, nmGenerator: nmGenerator}
 			for _, bin := range []string{nmDaemon, nmGenerator} {

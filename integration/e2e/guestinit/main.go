@@ -247,6 +247,10 @@ func runCommand(c report.Command) report.CmdResult {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
+	// On timeout SIGQUIT first: a Go program prints every goroutine's stack,
+	// which shows where it hung; SIGKILL follows 2 s later.
+	cmd.Cancel = func() error { return cmd.Process.Signal(unix.SIGQUIT) }
+	cmd.WaitDelay = 2 * time.Second
 	cmd.Env = append([]string{"PATH=/usr/bin:/usr/sbin:/bin:/sbin", "HOME=/"}, c.Env...)
 	var stdout, stderr capped
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
