@@ -299,6 +299,24 @@ func scenarios() []scenario {
 				}
 			},
 		},
+		{
+			// The path a cloud client takes from the guest to the metadata
+			// fakes (routing to 169.254.169.254 in the namespace, IMDSv2
+			// token, GCE flavor header), checked independently of earlynet
+			// cloud.
+			name:  "metadata-reachable",
+			needs: []feature{featUp},
+			spec: vmSpec{NICs: []nic{{Seg: 0}}, Cmdline: "ip=dhcp rd.neednet=1", Dump: nmDump(),
+				Meta:     ec2Fake([]ec2NIC{{MAC: "52:54:00:12:34:05", Subnet: "192.0.2.0/24", IPv4s: []string{leaseAddr(0, 5)}}}, &reqLog{}),
+				Commands: []report.Command{{Name: "probe", TimeoutSec: 30, Argv: []string{"/init", "-probe-metadata", "ec2"}}}},
+			check: func(t *testing.T, r bootResult, im impl) {
+				upOK(t, r, im)
+				c := cmdOK(t, r, "probe")
+				if got := strings.TrimSpace(c.Stdout); got != "52:54:00:12:34:05/" {
+					t.Errorf("got EC2 MAC listing %q from the guest, want %q", got, "52:54:00:12:34:05/")
+				}
+			},
+		},
 		ec2Scenario(),
 		gceScenario(),
 		{

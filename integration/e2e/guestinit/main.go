@@ -15,7 +15,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,7 +35,15 @@ import (
 func main() {
 	reportOnly := flag.Bool("report", false, "only run the commands and print the report (called from a dracut hook, not as PID 1)")
 	config := flag.String("config", report.ConfigPath, "configuration file")
+	probe := flag.String("probe-metadata", "", "as a command run by /init: fetch the network listing of the ec2 or gce metadata fake at 169.254.169.254 and print it")
 	flag.Parse()
+	if *probe != "" {
+		if err := probeMetadata(os.Stdout, *probe); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if !*reportOnly {
 		mountAll()
 	}
@@ -232,6 +242,52 @@ func writeUdevDB(links []report.Link) error {
 		}
 	}
 	return nil
+}
+
+// probeMetadata fetches what a cloud client reads first: EC2's MAC listing
+// (behind an IMDSv2 token) or GCE's interface list. It checks the path
+// from the guest to the fake, not earlynet.
+func probeMetadata(w io.Writer, provider string) error {
+	cl := &http.Client{Timeout: 10 * time.Second}
+	get := func(method, url string, hdr map[string]string) (string, error) {
+		req, err := http.NewRequest(method, url, nil)
+		if err != nil {
+			return "", err
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := cl.Do(req)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if resp.StatusCode != http.StatusOK {
+			return "", fmt.Errorf("%s %s: %s", method, url, resp.Status)
+		}
+		return string(b), err
+	}
+	const base = "http://169.254.169.254"
+	var out string
+	var err error
+	switch provider {
+	case "ec2":
+		var token string
+		token, err = get(http.MethodPut, base+"/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+		if err == nil {
+			out, err = get(http.MethodGet, base+"/latest/meta-data/network/interfaces/macs/", map[string]string{"X-aws-ec2-metadata-token": token})
+		}
+	case "gce":
+		out, err = get(http.MethodGet, base+"/computeMetadata/v1/instance/network-interfaces/0/forwarded-ips/0", map[string]string{"Metadata-Flavor": "Google"})
+	default:
+		err = fmt.Errorf("unknown provider %q", provider)
+	}
+	if err != nil {
+		return fmt.Errorf("probe %s metadata: %w", provider, err)
+	}
+	_, err = fmt.Fprint(w, out)
+	return err
 }
 
 // runCommand runs one command with a deadline, watching netlink for the
