@@ -30,6 +30,7 @@ type feature struct {
 var (
 	featUp       = feature{[]string{"up", "--help"}, "-json", "`earlynet up --json` (issue 4)"}
 	featProfiles = feature{[]string{"up", "--help"}, "-profiles", "`earlynet up --profiles DIR` (issue 4)"}
+	featUpCloud  = feature{[]string{"up", "--help"}, "-cloud", "`earlynet up --cloud` (issues 4 and 5)"}
 	featCloud    = feature{[]string{"cloud", "--help"}, "-apply", "`earlynet cloud --apply` (issue 5)"}
 )
 
@@ -306,7 +307,8 @@ func scenarios() []scenario {
 			// cloud.
 			name:  "metadata-reachable",
 			needs: []feature{featUp},
-			spec: vmSpec{NICs: []nic{{Seg: 0}}, Cmdline: "ip=dhcp rd.neednet=1", Dump: nmDump(),
+			spec: vmSpec{NICs: []nic{{Seg: 0}}, Cmdline: "ip=dhcp rd.neednet=1", SMBIOS: ec2SMBIOS,
+				Dump:     nmDump("/sys/class/dmi/id/sys_vendor", "/sys/class/dmi/id/bios_vendor"),
 				Meta:     ec2Fake([]ec2NIC{{MAC: "52:54:00:12:34:05", Subnet: "192.0.2.0/24", IPv4s: []string{leaseAddr(0, 5)}}}, &reqLog{}),
 				Commands: []report.Command{{Name: "probe", TimeoutSec: 30, Argv: []string{"/init", "-probe-metadata", "ec2"}}}},
 			check: func(t *testing.T, r bootResult, im impl) {
@@ -314,6 +316,13 @@ func scenarios() []scenario {
 				c := cmdOK(t, r, "probe")
 				if got := strings.TrimSpace(c.Stdout); got != "52:54:00:12:34:05/" {
 					t.Errorf("got EC2 MAC listing %q from the guest, want %q", got, "52:54:00:12:34:05/")
+				}
+				// What earlynet cloud's DMI detection reads.
+				st := r.Console.State()
+				for _, f := range []string{"/sys/class/dmi/id/sys_vendor", "/sys/class/dmi/id/bios_vendor"} {
+					if got := strings.TrimSpace(st.Files[f]); got != "Amazon EC2" {
+						t.Errorf("got %s %q, want %q", f, got, "Amazon EC2")
+					}
 				}
 			},
 		},
@@ -368,6 +377,12 @@ func profileUUID(id string) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
+// DMI as on EC2 (Nitro) and GCE, for the providers' detection.
+var (
+	ec2SMBIOS = []string{"type=0,vendor=Amazon EC2", "type=1,manufacturer=Amazon EC2,product=m5.large", "type=2,manufacturer=Amazon EC2"}
+	gceSMBIOS = []string{"type=0,vendor=Google", "type=1,manufacturer=Google,product=Google Compute Engine", "type=2,manufacturer=Google"}
+)
+
 func ec2Scenario() scenario {
 	log := &reqLog{}
 	nics := []ec2NIC{
@@ -379,7 +394,7 @@ func ec2Scenario() scenario {
 		needs: []feature{featUp, featCloud},
 		notNM: "nm-cloud-setup needs the NetworkManager daemon and D-Bus of the real root",
 		spec: vmSpec{NICs: []nic{{Seg: 0}, {Seg: 1, Slot: 9}}, Meta: ec2Fake(nics, log),
-			SMBIOS:  []string{"type=0,vendor=Amazon EC2", "type=1,manufacturer=Amazon EC2,product=m5.large"},
+			SMBIOS:  ec2SMBIOS,
 			Cmdline: "ip=dhcp rd.neednet=1",
 			Commands: []report.Command{{Name: "cloud", TimeoutSec: 60,
 				Argv: []string{"/usr/bin/earlynet", "cloud", "--apply", "--provider", "auto"}}},
@@ -418,17 +433,15 @@ func gceScenario() scenario {
 		ForwardedIPs: []string{"203.0.113.7"}}}
 	return scenario{
 		name:  "cloud-gce",
-		needs: []feature{featUp, featCloud},
+		needs: []feature{featUp, featUpCloud, featCloud},
 		notNM: "nm-cloud-setup needs the NetworkManager daemon and D-Bus of the real root",
-		spec: vmSpec{NICs: []nic{{Seg: 0}}, Meta: gceFake(nics, log),
-			SMBIOS:  []string{"type=0,vendor=Google", "type=1,manufacturer=Google,product=Google Compute Engine"},
-			Cmdline: "ip=dhcp rd.neednet=1",
-			Commands: []report.Command{{Name: "cloud", TimeoutSec: 60,
-				Argv: []string{"/usr/bin/earlynet", "cloud", "--apply", "--provider", "auto"}}},
-			Dump: nmDump()},
+		spec: vmSpec{NICs: []nic{{Seg: 0}}, Meta: gceFake(nics, log), SMBIOS: gceSMBIOS,
+			Cmdline: "ip=dhcp rd.neednet=1", Dump: nmDump()},
+		// This one goes through `earlynet up --cloud auto`, the EC2 one
+		// through `earlynet cloud --apply`.
+		upArgs: []string{"--cloud", "auto"},
 		check: func(t *testing.T, r bootResult, im impl) {
 			st := upOK(t, r, im)
-			cmdOK(t, r, "cloud")
 			t.Logf("metadata requests: %q", log.list())
 			wantAddr(t, st, "eth0", leaseAddr(0, 5)+"/24", true)
 			// A forwarded IP is accepted locally: a local route in table local.
