@@ -28,7 +28,7 @@ func testSysFS() fstest.MapFS {
 	add("firmware/ibft/ethernet0", map[string]string{
 		"index": "0", "mac": "00:53:00:ab:00:01", "vlan": "666", "origin": "4",
 		"ip-addr": "2001:0db8:0000:0000:0000:0000:0000:0002", "prefix-len": "64",
-		"gateway": "::1", "primary-dns": "::53", "secondary-dns": "::5353",
+		"gateway": "2001:db8::1", "primary-dns": "2001:db8::53", "secondary-dns": "2001:db8::5353",
 	})
 	add("firmware/ibft/ethernet2", map[string]string{
 		"index": "2", "mac": "00:53:06:66:AB:01", "vlan": "0", "origin": "3",

@@ -106,11 +106,7 @@ func (r *reader) readAllFirmware() {
 		p.SetUser(profiles.OriginKey, profiles.OriginInitrd)
 		r.reg.add(&entry{p: p, firmware: true})
 	}
-	if r.env.SysFS != nil {
-		if _, err := fs.Stat(r.env.SysFS, "firmware/devicetree/base/chosen/bootpath"); err == nil {
-			r.warn("Open Firmware boot path found; reading it is not supported, ignored")
-		}
-	}
+	r.readOFW()
 }
 
 // mergeIBFTInto merges the iBFT NIC with the profile's MAC into it

@@ -298,24 +298,37 @@ func ipGroup(name string, ip *profiles.IPConfig, v6 bool) Group {
 		}
 		g.add(fmt.Sprintf("address%d", i+1), v)
 	}
+	if ip.Gateway.IsValid() && len(ip.Addresses) == 0 {
+		g.add("gateway", ip.Gateway.String())
+	}
 	if v6 && ip.AddrGenMode != "" {
 		g.add("addr-gen-mode", escapeValue(ip.AddrGenMode))
 	}
-	if ip.DHCPClientID != "" {
-		g.add("dhcp-client-id", escapeValue(ip.DHCPClientID))
-	}
-	if ip.DHCPDSCP != "" {
-		g.add("dhcp-dscp", escapeValue(ip.DHCPDSCP))
-	}
-	if ip.DHCPHostname != "" {
-		g.add("dhcp-hostname", escapeValue(ip.DHCPHostname))
+	ipDHCPKeys(&g, ip)
+	ipDNSKeys(&g, ip)
+	ipFlagKeys(&g, ip)
+	ipRouteKeys(&g, ip)
+	sortKeys(g.Keys)
+	return g
+}
+
+func ipDHCPKeys(g *Group, ip *profiles.IPConfig) {
+	for _, kv := range []profiles.KV{
+		{Key: "dhcp-client-id", Value: ip.DHCPClientID},
+		{Key: "dhcp-dscp", Value: ip.DHCPDSCP},
+		{Key: "dhcp-hostname", Value: ip.DHCPHostname},
+		{Key: "dhcp-vendor-class-identifier", Value: ip.DHCPVendorClass},
+	} {
+		if kv.Value != "" {
+			g.add(kv.Key, escapeValue(kv.Value))
+		}
 	}
 	if ip.DHCPTimeout != 0 {
 		g.add("dhcp-timeout", strconv.Itoa(ip.DHCPTimeout))
 	}
-	if ip.DHCPVendorClass != "" {
-		g.add("dhcp-vendor-class-identifier", escapeValue(ip.DHCPVendorClass))
-	}
+}
+
+func ipDNSKeys(g *Group, ip *profiles.IPConfig) {
 	if len(ip.DNS) > 0 {
 		s := make([]string, len(ip.DNS))
 		for i, a := range ip.DNS {
@@ -326,25 +339,31 @@ func ipGroup(name string, ip *profiles.IPConfig, v6 bool) Group {
 	if len(ip.DNSSearch) > 0 {
 		g.add("dns-search", joinList(ip.DNSSearch))
 	}
-	if ip.Gateway.IsValid() && len(ip.Addresses) == 0 {
-		g.add("gateway", ip.Gateway.String())
+}
+
+func ipFlagKeys(g *Group, ip *profiles.IPConfig) {
+	flags := []struct {
+		on  bool
+		key string
+		val string
+	}{
+		{ip.IgnoreAutoDNS, "ignore-auto-dns", "true"},
+		{ip.IgnoreAutoRoutes, "ignore-auto-routes", "true"},
+		{ip.Required, "may-fail", "false"},
+		{ip.NeverDefault, "never-default", "true"},
 	}
-	if ip.IgnoreAutoDNS {
-		g.add("ignore-auto-dns", "true")
-	}
-	if ip.IgnoreAutoRoutes {
-		g.add("ignore-auto-routes", "true")
-	}
-	if ip.Required {
-		g.add("may-fail", "false")
+	for _, f := range flags {
+		if f.on {
+			g.add(f.key, f.val)
+		}
 	}
 	g.add("method", escapeValue(ip.Method))
-	if ip.NeverDefault {
-		g.add("never-default", "true")
-	}
 	if ip.RequiredTimeout != nil {
 		g.add("required-timeout", strconv.Itoa(*ip.RequiredTimeout))
 	}
+}
+
+func ipRouteKeys(g *Group, ip *profiles.IPConfig) {
 	for i, r := range ip.Routes {
 		k := fmt.Sprintf("route%d", i+1)
 		g.add(k, formatRoute(r))
@@ -361,8 +380,6 @@ func ipGroup(name string, ip *profiles.IPConfig, v6 bool) Group {
 	for i, r := range ip.Rules {
 		g.add(fmt.Sprintf("routing-rule%d", i+1), FormatRule(r))
 	}
-	sortKeys(g.Keys)
-	return g
 }
 
 // formatRoute writes "dest/plen[,gateway[,metric]]" as NetworkManager does.

@@ -71,7 +71,10 @@ func CheckBondOption(k, v string) (string, error) {
 		return "", fmt.Errorf("invalid option '%s'", k)
 	}
 	if o.kind == bondIPv4 {
-		return v, checkIPv4List(k, v)
+		if err := checkIPv4List(k, v); err != nil {
+			return "", err
+		}
+		return v, nil
 	}
 	bad := fmt.Errorf("invalid value '%s' for option '%s'", v, k)
 	switch o.kind {

@@ -174,26 +174,21 @@ func printResult(w io.Writer, res *initrd.Result) error {
 }
 
 // writeResult is file mode: hostname, snippets, then one keyfile per
-// profile, each written atomically. A failure before the profiles is fatal
-// (exit 1); a profile that is invalid or fails to write is reported on
-// stdout and skipped, as nm-initrd-generator does.
+// profile. All files are staged before any is renamed into place, so a
+// failure (a full disk) leaves the previous run's files as they were. A
+// hostname or snippet that cannot be written is fatal (exit 1); a profile
+// that is invalid or cannot be written is reported on stdout and skipped,
+// as nm-initrd-generator does.
 func (f *initrdFlags) writeResult(stdout io.Writer, res *initrd.Result) error {
 	for _, dir := range []string{f.connDir, f.dataDir, f.runConfDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("create output directory: %w", err)
 		}
 	}
-	if res.Hostname != "" {
-		path := filepath.Join(f.dataDir, "hostname")
-		if err := renameio.WriteFile(path, []byte(res.Hostname+"\n"), 0o600); err != nil {
-			return err
-		}
-	}
-	for _, s := range res.Snippets() {
-		path := filepath.Join(f.runConfDir, s.Name)
-		if err := renameio.WriteFile(path, []byte(s.Text()), 0o600); err != nil {
-			return err
-		}
+	var b renameio.Batch
+	if err := f.stageConfig(&b, res); err != nil {
+		b.Abort()
+		return err
 	}
 	for _, d := range res.Dropped {
 		fmt.Fprintf(stdout, "%s: %v\n", d.Name, d.Err)
@@ -201,8 +196,24 @@ func (f *initrdFlags) writeResult(stdout io.Writer, res *initrd.Result) error {
 	for _, p := range res.Profiles {
 		path := filepath.Join(f.connDir, initrd.FileName(p.Name))
 		data := append([]byte("# Created by nm-initrd-generator\n\n"), keyfile.Encode(p)...)
-		if err := renameio.WriteFile(path, data, 0o600); err != nil {
+		if err := b.Stage(path, data, 0o600); err != nil {
 			fmt.Fprintln(stdout, err)
+		}
+	}
+	return b.Commit()
+}
+
+// stageConfig stages the hostname file and the configuration snippets.
+func (f *initrdFlags) stageConfig(b *renameio.Batch, res *initrd.Result) error {
+	if res.Hostname != "" {
+		path := filepath.Join(f.dataDir, "hostname")
+		if err := b.Stage(path, []byte(res.Hostname+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
+	for _, s := range res.Snippets() {
+		if err := b.Stage(filepath.Join(f.runConfDir, s.Name), []byte(s.Text()), 0o600); err != nil {
+			return err
 		}
 	}
 	return nil
