@@ -21,26 +21,56 @@ func TestDracut(t *testing.T) {
 	if _, err := exec.LookPath("dracut"); err != nil {
 		t.Skip("dracut not installed (apt-get install dracut-core; the dracut package itself conflicts with initramfs-tools)")
 	}
-	img := buildDracut(t, h)
-	r := h.run(t, vmSpec{
-		NICs: []nic{{Seg: 0}}, V6: map[int]string{0: "slaac"}, Initrd: img,
-		Cmdline: "root=e2e ip=dhcp rd.neednet=1 rd.shell=0 rd.retry=30 rd.udev.log_level=err",
-	})
+	for _, v := range []struct {
+		name    string
+		modules string
+		systemd bool
+	}{
+		// dracut's shell init: the module's initqueue/settled hook.
+		{"shell-init", "base earlynet", false},
+		// systemd in the initramfs: earlynet-initrd.service.
+		{"systemd", "systemd systemd-initrd dracut-systemd base earlynet", true},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			img := buildDracut(t, h, v.modules, v.systemd)
+			r := h.run(t, vmSpec{
+				NICs: []nic{{Seg: 0}}, V6: map[int]string{0: "slaac"}, Initrd: img,
+				Cmdline: "root=e2e ip=dhcp rd.neednet=1 rd.shell=0 rd.retry=30 rd.udev.log_level=err",
+			})
+			checkDracutBoot(t, h, r, v.systemd)
+		})
+	}
+}
+
+// checkDracutBoot: the module's hooks or unit ran earlynet up, which
+// brought eth0 up and left its profile for NetworkManager.
+func checkDracutBoot(t *testing.T, h *harness, r bootResult, systemd bool) {
 	st := r.Console.State()
 	if st == nil {
-		t.Fatal("the report hook printed no state")
+		t.Fatal("the report step printed no state")
 	}
-	upLog, ran := st.Files["/run/earlynet/up.log"]
-	if !ran {
-		t.Fatalf("the module's initqueue hook did not run earlynet up (no /run/earlynet/up.log); files: %v", keys(st.Files))
+	if _, ok := st.Files["/run/earlynet/neednet"]; !ok {
+		t.Errorf("the module's cmdline hook did not see rd.neednet=1 (no /run/earlynet/neednet); files: %v", keys(st.Files))
 	}
-	if why := h.missing(featUp); why != "" {
-		t.Skipf("dracut image built and booted, its hook ran earlynet (stderr %q); %s; the network checks run once that is merged",
-			strings.TrimSpace(upLog), why)
-	}
-	var rep map[string]any
-	if err := json.Unmarshal([]byte(st.Files["/run/earlynet/up.json"]), &rep); err != nil {
-		t.Errorf("/run/earlynet/up.json is not a JSON report: %v; stderr: %s", err, upLog)
+	why := h.missing(featUp)
+	if systemd {
+		// The unit logs to the journal and the console, not to a file.
+		if why != "" {
+			t.Skipf("dracut image with systemd built and booted; %s; the network checks run once that is merged", why)
+		}
+	} else {
+		upLog, ran := st.Files["/run/earlynet/up.log"]
+		if !ran {
+			t.Fatalf("the module's initqueue hook did not run earlynet up (no /run/earlynet/up.log); files: %v", keys(st.Files))
+		}
+		if why != "" {
+			t.Skipf("dracut image built and booted, its hook ran earlynet (stderr %q); %s; the network checks run once that is merged",
+				strings.TrimSpace(upLog), why)
+		}
+		var rep map[string]any
+		if err := json.Unmarshal([]byte(st.Files["/run/earlynet/up.json"]), &rep); err != nil {
+			t.Errorf("/run/earlynet/up.json is not a JSON report: %v; stderr: %s", err, upLog)
+		}
 	}
 	wantAddr(t, st, "eth0", leaseAddr(0, 5)+"/24", true)
 	wantRoute(t, st, report.Route{Table: 254, Dst: "default", Gw: "192.0.2.1", Dev: "eth0"})
@@ -50,7 +80,7 @@ func TestDracut(t *testing.T) {
 // buildDracut runs dracut with a module directory made of the system's
 // modules plus the repository's earlynet module, and the test's report
 // hook included.
-func buildDracut(t *testing.T, h *harness) string {
+func buildDracut(t *testing.T, h *harness, modules string, systemd bool) string {
 	t.Helper()
 	dir := t.TempDir()
 	base := filepath.Join(dir, "dracut")
@@ -79,14 +109,37 @@ func buildDracut(t *testing.T, h *harness) string {
 
 	inc := filepath.Join(dir, "include")
 	cfg, _ := json.Marshal(report.Config{NICs: 1, Dump: []string{"/run/earlynet", "/run/NetworkManager"}})
-	for p, content := range map[string]string{
-		"etc/e2e/config.json":                             string(cfg),
-		"usr/lib/dracut/hooks/pre-mount/99-e2e-report.sh": "/usr/bin/e2e-guestinit -report\n",
-		// There is no root file system: the report hook powers off in
-		// pre-mount. root=e2e only gets dracut's init past its root check.
+	files := map[string]string{
+		"etc/e2e/config.json": string(cfg),
+		// There is no root file system: the report step powers off first.
+		// root=e2e only gets dracut's init past its root check.
 		"usr/lib/dracut/hooks/cmdline/95-e2e-root.sh": "[ \"$root\" = e2e ] && rootok=1\n",
-	} {
-		writeFile(t, filepath.Join(inc, p), content, 0o755)
+	}
+	if !systemd {
+		// The shell init runs pre-mount hooks once the initqueue, which
+		// waits for earlynet, is done.
+		files["usr/lib/dracut/hooks/pre-mount/99-e2e-report.sh"] = "/usr/bin/e2e-guestinit -report\n"
+	} else {
+		// With systemd the report runs as a unit after earlynet's, before
+		// anything waits for the (absent) root device.
+		files["etc/systemd/system/e2e-report.service"] = "[Unit]\nDefaultDependencies=no\n" +
+			"After=earlynet-initrd.service dracut-cmdline.service systemd-udev-trigger.service\n" +
+			"[Service]\nType=oneshot\nExecStart=/usr/bin/e2e-guestinit -report\n" +
+			"StandardOutput=tty\nStandardError=tty\nTTYPath=/dev/console\n"
+	}
+	for p, content := range files {
+		mode := os.FileMode(0o755)
+		if strings.HasSuffix(p, ".service") || strings.HasSuffix(p, ".json") {
+			mode = 0o644
+		}
+		writeFile(t, filepath.Join(inc, p), content, mode)
+	}
+	if systemd {
+		wants := filepath.Join(inc, "etc/systemd/system/initrd.target.wants")
+		if err := os.MkdirAll(wants, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		symlink(t, "../e2e-report.service", filepath.Join(wants, "e2e-report.service"))
 	}
 	initBin, err := os.ReadFile(h.init)
 	if err != nil {
@@ -96,7 +149,7 @@ func buildDracut(t *testing.T, h *harness) string {
 
 	img := filepath.Join(dir, "initramfs-dracut.img")
 	cmd := exec.Command("dracut", "--no-hostonly", "--force", "--kver", h.kernel.Release,
-		"--modules", "base earlynet", "--add-drivers", "virtio_pci virtio_net",
+		"--modules", modules, "--add-drivers", "virtio_pci virtio_net",
 		"--no-compress", "--no-early-microcode", "--include", inc, "/", "--tmpdir", dir, img)
 	cmd.Env = append(os.Environ(), "dracutbasedir="+base, "EARLYNET_BINARY="+h.bins["earlynet"])
 	if c := h.bins["earlynet-cloud"]; c != "" {
@@ -110,7 +163,13 @@ func buildDracut(t *testing.T, h *harness) string {
 	if err != nil {
 		t.Fatalf("lsinitrd %s: %v", img, err)
 	}
-	for _, want := range []string{"usr/bin/earlynet", "hooks/cmdline/99-earlynet-cmdline.sh", "hooks/initqueue/settled/99-earlynet-run.sh", "virtio_net.ko", "bonding.ko", "8021q.ko", "bridge.ko"} {
+	want := []string{"usr/bin/earlynet", "hooks/cmdline/99-earlynet-cmdline.sh", "virtio_net.ko", "bonding.ko", "8021q.ko", "bridge.ko"}
+	if systemd {
+		want = append(want, "initrd.target.wants/earlynet-initrd.service")
+	} else {
+		want = append(want, "hooks/initqueue/settled/99-earlynet-run.sh")
+	}
+	for _, want := range want {
 		if !strings.Contains(string(list), want) {
 			t.Errorf("dracut image has no %s", want)
 		}

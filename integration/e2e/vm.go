@@ -109,7 +109,9 @@ func (h *harness) run(t testing.TB, spec vmSpec) bootResult {
 	args := []string{"qemu-system-x86_64", "-accel", h.accel, "-cpu", "max", "-m", "384", "-smp", "1",
 		"-nodefaults", "-no-reboot", "-display", "none", "-serial", "file:" + serial,
 		"-kernel", h.boot, "-initrd", initrd,
-		"-append", strings.TrimSpace("console=ttyS0 panic=-1 quiet " + spec.Cmdline)}
+		// EARLYNET_E2E_APPEND adds kernel arguments for debugging, e.g.
+		// "loglevel=7 systemd.show_status=1".
+		"-append", strings.TrimSpace("console=ttyS0 panic=-1 quiet " + spec.Cmdline + " " + os.Getenv("EARLYNET_E2E_APPEND"))}
 	args = append(args, netArgs...)
 	for _, s := range spec.SMBIOS {
 		args = append(args, "-smbios", s)
