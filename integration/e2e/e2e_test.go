@@ -7,10 +7,12 @@ import (
 	"crypto/md5"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -530,6 +532,9 @@ func upOK(t *testing.T, r bootResult, im impl) *report.State {
 	if err := json.Unmarshal([]byte(c.Stdout), &rep); im.json && err != nil {
 		t.Errorf("earlynet up --json: stdout is not one JSON object: %v\n%s", err, c.Stdout)
 	}
+	if p := phases(rep, ""); len(p) > 0 {
+		t.Logf("%s report phases (ms since start): %s", im.name, strings.Join(p, " "))
+	}
 	t.Logf("%s: %.0f ms to first IPv4, %.0f ms to first IPv6, %.0f ms to exit (guest clock)", im.name,
 		since(c.StartMS, c.FirstV4MS), since(c.StartMS, c.FirstV6MS), c.EndMS-c.StartMS)
 	st := r.Console.State()
@@ -537,6 +542,30 @@ func upOK(t *testing.T, r bootResult, im impl) *report.State {
 		t.Fatal("guest printed no state record")
 	}
 	return st
+}
+
+// phases lists the "name": since_start_ms pairs anywhere in the JSON
+// report, prefixed with the device they belong to.
+func phases(v any, dev string) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		name, _ := x["name"].(string)
+		if ms, ok := x["since_start_ms"].(float64); ok {
+			out = append(out, fmt.Sprintf("%s%s=%.0f", dev, name, ms))
+		}
+		if _, ok := x["ifindex"]; ok {
+			dev = name + ":"
+		}
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			out = append(out, phases(x[k], dev)...)
+		}
+	case []any:
+		for _, e := range x {
+			out = append(out, phases(e, dev)...)
+		}
+	}
+	return out
 }
 
 func since(start, t float64) float64 {
