@@ -27,6 +27,28 @@ type netns struct {
 // CAP_SYS_ADMIN, no iproute2); callers skip.
 var errNoNetns = errors.New("cannot create a network namespace")
 
+// removeStale deletes namespaces this test created in an earlier run
+// whose process is gone (a run killed by go test -timeout cannot clean
+// up). Names carry the creating test process's PID.
+func removeStale(logf func(string, ...any)) {
+	ents, _ := os.ReadDir("/run/netns")
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), "enl-e2e-")
+		pid, _, _ := strings.Cut(rest, "-")
+		if !ok || pid == fmt.Sprint(os.Getpid()) {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + pid); err == nil {
+			continue // its test is still running
+		}
+		if out, err := exec.Command("ip", "netns", "del", e.Name()).CombinedOutput(); err != nil {
+			logf("remove stale namespace %s: %v: %s", e.Name(), err, out)
+		} else {
+			logf("removed stale namespace %s of an earlier run", e.Name())
+		}
+	}
+}
+
 func newNetns(t testing.TB) (*netns, error) {
 	name := fmt.Sprintf("enl-e2e-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
