@@ -403,7 +403,7 @@ var (
 func ec2Scenario() scenario {
 	log := &reqLog{}
 	nics := []ec2NIC{
-		{MAC: "52:54:00:12:34:05", Subnet: "192.0.2.0/24", IPv4s: []string{leaseAddr(0, 5), "192.0.2.21", "192.0.2.22"}, IPv6s: []string{"2001:db8:1::aa"}, Device: 0},
+		{MAC: "52:54:00:12:34:05", Subnet: "192.0.2.0/24", IPv4s: []string{leaseAddr(0, 5), "192.0.2.21", "192.0.2.22"}, IPv6s: []string{"2001:db8:1::aa"}, Subnet6: "2001:db8:1::/64", Device: 0},
 		{MAC: "52:54:00:12:34:09", Subnet: "198.51.100.0/24", IPv4s: []string{leaseAddr(1, 9), "198.51.100.31"}, Device: 1},
 	}
 	return scenario{
@@ -424,7 +424,9 @@ func ec2Scenario() scenario {
 				wantAddr(t, st, "eth0", a, false)
 			}
 			wantAddr(t, st, "eth1", "198.51.100.31/24", false)
-			wantAddr(t, st, "eth0", "2001:db8:1::aa/128", false)
+			// The prefix length is the implementation's choice (/128 as
+			// DHCPv6 gives, or the subnet's /64); the address must be there.
+			wantIP(t, st, "eth0", "2001:db8:1::aa")
 			// nm-cloud-setup's layout: interface i has table 30200+i (its
 			// subnet) and 30400+i (its default route), rules per address.
 			wantRoute(t, st, report.Route{Table: 30200, Dst: "192.0.2.0/24", Dev: "eth0"})
@@ -462,7 +464,7 @@ func gceScenario() scenario {
 			t.Logf("metadata requests: %q", log.list())
 			wantAddr(t, st, "eth0", leaseAddr(0, 5)+"/24", true)
 			// A forwarded IP is accepted locally: a local route in table local.
-			wantRoute(t, st, report.Route{Table: 255, Type: "local", Dst: "203.0.113.7", Dev: "eth0"})
+			wantRoute(t, st, report.Route{Table: 255, Type: "local", Dst: "203.0.113.7/32", Dev: "eth0"})
 		},
 	}
 }
@@ -601,6 +603,17 @@ func wantAddr(t *testing.T, st *report.State, dev, cidr string, dynamic bool) {
 		}
 	}
 	t.Errorf("got addresses %v, want %s on %s", addrsOf(st), cidr, dev)
+}
+
+// wantIP wants the address ip on dev with any prefix length.
+func wantIP(t *testing.T, st *report.State, dev, ip string) {
+	t.Helper()
+	for _, a := range st.Addrs {
+		if p, err := netip.ParsePrefix(a.CIDR); err == nil && a.Dev == dev && p.Addr().String() == ip {
+			return
+		}
+	}
+	t.Errorf("got addresses %v, want %s on %s", addrsOf(st), ip, dev)
 }
 
 // wantAddrIn wants a global address with the given prefix length inside

@@ -15,11 +15,12 @@ const metaAddr = "169.254.169.254:80"
 
 // ec2NIC is one ENI as the EC2 fake serves it.
 type ec2NIC struct {
-	MAC    string
-	Subnet string   // subnet-ipv4-cidr-block
-	IPv4s  []string // local-ipv4s, primary first
-	IPv6s  []string
-	Device int
+	MAC     string
+	Subnet  string   // subnet-ipv4-cidr-block
+	IPv4s   []string // local-ipv4s, primary first
+	IPv6s   []string
+	Subnet6 string // subnet-ipv6-cidr-blocks, with IPv6s
+	Device  int
 }
 
 // ec2Fake serves the IMDSv2 token route and the network keys of
@@ -39,6 +40,8 @@ func ec2Fake(nics []ec2NIC, log *reqLog) http.Handler {
 		files[p+"local-ipv4s"] = strings.Join(n.IPv4s, "\n")
 		if len(n.IPv6s) > 0 {
 			files[p+"ipv6s"] = strings.Join(n.IPv6s, "\n")
+			files[p+"subnet-ipv6-cidr-blocks"] = n.Subnet6
+			files[p+"vpc-ipv6-cidr-blocks"] = n.Subnet6
 		}
 	}
 	files["network/interfaces/macs/"] = strings.Join(macs, "\n")

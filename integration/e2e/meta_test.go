@@ -12,7 +12,7 @@ import (
 // or the cloud scenarios would test earlynet against the wrong shapes.
 func TestMetadataFakes(t *testing.T) {
 	ec2 := httptest.NewServer(ec2Fake([]ec2NIC{
-		{MAC: "52:54:00:12:34:05", Subnet: "192.0.2.0/24", IPv4s: []string{"192.0.2.105", "192.0.2.21"}, IPv6s: []string{"2001:db8:1::aa"}},
+		{MAC: "52:54:00:12:34:05", Subnet: "192.0.2.0/24", IPv4s: []string{"192.0.2.105", "192.0.2.21"}, IPv6s: []string{"2001:db8:1::aa"}, Subnet6: "2001:db8:1::/64"},
 		{MAC: "52:54:00:12:34:09", Subnet: "198.51.100.0/24", IPv4s: []string{"198.51.100.109"}, Device: 1},
 	}, &reqLog{}))
 	defer ec2.Close()
@@ -35,6 +35,7 @@ func TestMetadataFakes(t *testing.T) {
 		{"ec2 dated tree", "GET", ec2.URL + "/2018-09-24/meta-data/network/interfaces/macs/52:54:00:12:34:05/local-ipv4s", tok, 200, "192.0.2.105\n192.0.2.21"},
 		{"ec2 subnet", "GET", ec2.URL + macs + "52:54:00:12:34:09/subnet-ipv4-cidr-block", tok, 200, "198.51.100.0/24"},
 		{"ec2 ipv6s", "GET", ec2.URL + macs + "52:54:00:12:34:05/ipv6s", tok, 200, "2001:db8:1::aa"},
+		{"ec2 ipv6 subnet", "GET", ec2.URL + macs + "52:54:00:12:34:05/subnet-ipv6-cidr-blocks", tok, 200, "2001:db8:1::/64"},
 		{"ec2 no ipv6s on eth1", "GET", ec2.URL + macs + "52:54:00:12:34:09/ipv6s", tok, 404, ""},
 		{"ec2 primary mac", "GET", ec2.URL + "/latest/meta-data/mac", tok, 200, "52:54:00:12:34:05"},
 		{"gce without flavor", "GET", gce.URL + "/computeMetadata/v1/instance/id", nil, 403, ""},
