@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED = 0
 
-.PHONY: all build test unit integration vet fmt bench bench-up fuzz clean
+.PHONY: all build test unit integration vet fmt bench bench-up fuzz clean e2e e2e-bench
 
 all: build
 
@@ -43,6 +43,16 @@ bench-up: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./initrd
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./keyfile
+
+# e2e boots earlynet under QEMU (TCG) with Debian's kernel: root, one VM at
+# a time, several minutes. See integration/e2e/README.md.
+e2e:
+	EARLYNET_E2E=1 $(GO) test -count=1 -timeout 20m -v -run 'TestE2E|TestDracut' ./integration/e2e
+
+# e2e-bench: time from the network stage's start to the first lease and to
+# its exit, earlynet up against NetworkManager's initrd mode, in QEMU.
+e2e-bench:
+	EARLYNET_E2E=1 $(GO) test -count=1 -timeout 20m -run '^$$' -bench TimeToNetwork -benchtime 5x ./integration/e2e
 
 clean:
 	rm -rf bin

@@ -8,7 +8,12 @@ SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 # NetworkManager hand-over test (integration/handover_test.go).
 handover_pkgs=(dbus busybox util-linux)
 
-pkgs=(network-manager dnsmasq-base iproute2 hyperfine time curl unzip make git)
+pkgs=(network-manager dnsmasq-base iproute2 hyperfine time curl unzip make git
+  qemu-system-x86 linux-image-amd64 xz-utils cpio dracut-core)
+# qemu-system-x86, linux-image-amd64 and dracut-core are for `make e2e`: the
+# guest kernel and its modules, and dracut to build one image with the
+# earlynet module. dracut-core, not dracut: the latter conflicts with
+# initramfs-tools, which linux-image-amd64 pulls in.
 # `install.sh bench` adds the clients `make bench-up` compares earlynet with
 # and the harness's tools; CI does not run the benchmark.
 if [ "${1:-}" = bench ]; then
