@@ -30,6 +30,7 @@ type famResult struct {
 	dns     []netip.Addr
 	search  []string
 	lease   *dhcp4.Lease
+	lease6  *dhcp6Lease
 	took    time.Duration
 }
 
@@ -199,6 +200,12 @@ func (u *upRun) families(ctx context.Context, a *activation, r *devResult, mark 
 			}
 		case <-deadline:
 			expired = true
+		}
+	}
+	if cfg := a.prof.IP(true); cfg != nil && (cfg.Method == profiles.MethodAuto || cfg.Method == profiles.MethodDHCP) &&
+		!slices.ContainsFunc(r.fams, func(f *famResult) bool { return f.v6 }) {
+		if err := u.settleRA(a); err != nil {
+			fmt.Fprintf(u.stderr, "earlynet: warning: %s: ipv6: %v\n", a.dev.Name, err)
 		}
 	}
 	if !satisfied(a.prof, r.fams) {

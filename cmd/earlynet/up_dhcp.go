@@ -176,19 +176,28 @@ func (u *upRun) slaac(ctx context.Context, a *activation, cfg *profiles.IPConfig
 }
 
 func slaacAddr(up netlink.AddrUpdate, index int) (netip.Prefix, bool) {
-	if !up.NewAddr || up.LinkIndex != index || up.LinkAddress.IP.To4() != nil {
+	if !up.NewAddr || up.LinkIndex != index {
 		return netip.Prefix{}, false
 	}
-	if up.Scope != unix.RT_SCOPE_UNIVERSE || up.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) != 0 {
+	return kernelSLAAC(netlink.Addr{IPNet: &up.LinkAddress, Flags: up.Flags, Scope: up.Scope})
+}
+
+// kernelSLAAC reports whether ad is a usable global IPv6 address the
+// kernel configured from a router advertisement.
+func kernelSLAAC(ad netlink.Addr) (netip.Prefix, bool) {
+	if ad.IPNet == nil || ad.IP.To4() != nil {
+		return netip.Prefix{}, false
+	}
+	if ad.Scope != unix.RT_SCOPE_UNIVERSE || ad.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) != 0 {
 		return netip.Prefix{}, false
 	}
 	// Addresses earlynet adds itself (DHCPv6, static) carry noprefixroute
 	// and, from DHCPv6, a /128; the kernel's SLAAC addresses do neither.
-	ones, _ := up.LinkAddress.Mask.Size()
-	if up.Flags&unix.IFA_F_NOPREFIXROUTE != 0 || ones == 128 {
+	ones, _ := ad.Mask.Size()
+	if ad.Flags&unix.IFA_F_NOPREFIXROUTE != 0 || ones == 128 {
 		return netip.Prefix{}, false
 	}
-	a, ok := netip.AddrFromSlice(up.LinkAddress.IP)
+	a, ok := netip.AddrFromSlice(ad.IP)
 	return netip.PrefixFrom(a, ones), ok
 }
 

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/earlynet/earlynet/cmd/internal/linkup"
+	"github.com/earlynet/earlynet/cmd/internal/nmhandover"
 	"github.com/earlynet/earlynet/profiles"
 )
 
@@ -27,6 +26,8 @@ type dhcp6Lease struct {
 	DNS       []netip.Addr
 	Search    []string
 	ServerID  string
+	DUID      []byte // the client's, as sent
+	IAID      uint32
 }
 
 // ipv6Auto is ipv6.method=auto (and dhcp): the kernel's SLAAC from router
@@ -60,7 +61,7 @@ func (u *upRun) ipv6Auto(ctx context.Context, a *activation, cfg *profiles.IPCon
 		if o.err == nil {
 			*f = *o.f
 			f.method = cfg.Method
-			return nil
+			return u.adoptRA(a, f)
 		}
 		errs = append(errs, o.err)
 	}
@@ -91,7 +92,11 @@ func (u *upRun) dhcp6(ctx context.Context, a *activation, cfg *profiles.IPConfig
 		return fmt.Errorf("DHCPv6 client on %s: %w", name, err)
 	}
 	defer c.Close()
-	mods := []dhcpv6.Modifier{dhcpv6.WithClientID(u.duid(hw))}
+	// NetworkManager's default IAID (ipv6.dhcp-iaid=ifname), so that its
+	// client renews this very binding after the takeover.
+	var iaid [4]byte
+	copy(iaid[:], nmhandover.IAIDBytes(nmhandover.IAID(name)))
+	mods := []dhcpv6.Modifier{dhcpv6.WithClientID(u.duid(hw)), dhcpv6.WithIAID(iaid)}
 	adv, err := c.Solicit(ctx, mods...)
 	if err != nil {
 		return fmt.Errorf("DHCPv6 on %s: no advertise: %w", name, err)
@@ -104,10 +109,11 @@ func (u *upRun) dhcp6(ctx context.Context, a *activation, cfg *profiles.IPConfig
 	if err != nil {
 		return fmt.Errorf("DHCPv6 on %s: %w", name, err)
 	}
+	l.DUID, l.IAID = u.duid(hw).ToBytes(), nmhandover.IAID(name)
 	if err := u.links.AddAddress(name, linkup.Address{Prefix: netip.PrefixFrom(l.Address, 128), Valid: l.Valid, Preferred: l.Preferred}); err != nil {
 		return err
 	}
-	f.addrs = []netip.Prefix{netip.PrefixFrom(l.Address, 128)}
+	f.addrs, f.lease6 = []netip.Prefix{netip.PrefixFrom(l.Address, 128)}, l
 	f.gateway = u.raGateway(a.dev.Index)
 	f.dns, f.search = append(append([]netip.Addr(nil), cfg.DNS...), l.DNS...), append(append([]string(nil), cfg.DNSSearch...), l.Search...)
 	return nil
@@ -164,14 +170,12 @@ func (u *upRun) duid(hw net.HardwareAddr) dhcpv6.DUID {
 }
 
 func duidFromMachineID(id string) (dhcpv6.DUID, bool) {
-	bin, err := hex.DecodeString(id)
-	if err != nil || len(bin) != 16 {
+	bin, err := nmhandover.ParseMachineID([]byte(id))
+	if err != nil {
 		return nil, false
 	}
-	sum := sha256.Sum256(bin)
-	d := &dhcpv6.DUIDUUID{}
-	copy(d.UUID[:], sum[:16])
-	return d, true
+	d, err := dhcpv6.DUIDFromBytes(nmhandover.DUIDFromMachineID(bin))
+	return d, err == nil
 }
 
 // waitLinkLocal waits for the device's link-local address to leave the

@@ -12,6 +12,7 @@ import (
 	"github.com/insomniacslk/dhcp/iana"
 
 	"github.com/earlynet/earlynet/cmd/internal/dhcp4"
+	"github.com/earlynet/earlynet/cmd/internal/nmhandover"
 	"github.com/earlynet/earlynet/profiles"
 )
 
@@ -144,11 +145,21 @@ dhcp4.next_server=192.0.2.1
 dhcp4.routers=192.0.2.1
 dhcp4.subnet_mask=255.255.255.0
 `
-	if diff := cmp.Diff(want, string(deviceState(a, l, true))); diff != "" {
+	r := &devResult{act: a, fams: []*famResult{{lease: l, gateway: l.Gateway}}}
+	devs := handoverDevices(r)
+	if len(devs) != 1 {
+		t.Fatalf("got %d devices, want 1", len(devs))
+	}
+	if diff := cmp.Diff(want, string(nmhandover.StateFile(devs[0]))); diff != "" {
 		t.Errorf("state file (-want +got):\n%s", diff)
 	}
-	port := &activation{dev: profiles.Device{Index: 3}, prof: &profiles.Profile{UUID: "x"}, created: true}
-	if diff := cmp.Diff("[device]\nmanaged=true\nconnection-uuid=x\nnm-owned=true\n", string(deviceState(port, nil, false))); diff != "" {
+	port := &activation{dev: profiles.Device{Name: "eth1", Index: 3}, prof: &profiles.Profile{UUID: "x"}, created: true}
+	bond := &activation{dev: profiles.Device{Name: "bond0", Index: 4}, prof: &profiles.Profile{UUID: "y"}, created: true, ports: []*activation{port}}
+	devs = handoverDevices(&devResult{act: bond})
+	if len(devs) != 2 || devs[0].Ifindex != 3 || devs[1].Ifindex != 4 {
+		t.Fatalf("bond and port: got %+v, want port 3 then bond 4", devs)
+	}
+	if diff := cmp.Diff("[device]\nmanaged=true\nconnection-uuid=x\nnm-owned=true\n", string(nmhandover.StateFile(devs[0]))); diff != "" {
 		t.Errorf("port state file (-want +got):\n%s", diff)
 	}
 }
@@ -171,7 +182,7 @@ func TestDUIDFromMachineID(t *testing.T) {
 	}
 	// 00:04 + SHA-256(binary machine id)[:16], as NetworkManager derives it.
 	want := "00:04:22:3e:0a:16:0a:f9:da:0a:03:e6:dd:2c:47:19:c5:6f"
-	if got := colonHex(d.ToBytes()); got != want {
+	if got := nmhandover.ColonHex(d.ToBytes()); got != want {
 		t.Errorf("DUID: got %s, want %s", got, want)
 	}
 	for _, bad := range []string{"", "0123", "zz23456789abcdef0123456789abcdef"} {

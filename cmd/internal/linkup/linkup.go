@@ -481,6 +481,28 @@ func (l *Links) AddRoute(name string, r Route) error {
 	return nil
 }
 
+// DelRoute deletes the route through name with r's destination, gateway,
+// metric and table; a route that is already gone is not an error.
+func (l *Links) DelRoute(name string, r Route) error {
+	lk, err := l.Link(name)
+	if err != nil {
+		return err
+	}
+	nr := &netlink.Route{
+		LinkIndex: lk.Attrs().Index,
+		Dst:       &net.IPNet{IP: r.Dest.Addr().AsSlice(), Mask: net.CIDRMask(r.Dest.Bits(), r.Dest.Addr().BitLen())},
+		Priority:  r.Metric,
+		Table:     r.Table,
+	}
+	if r.Gateway.IsValid() {
+		nr.Gw = r.Gateway.AsSlice()
+	}
+	if err := l.h.RouteDel(nr); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("delete route %s via %s dev %s metric %d: %w", r.Dest, r.Gateway, name, r.Metric, err)
+	}
+	return nil
+}
+
 // Index returns the ifindex of name.
 func (l *Links) Index(name string) (int, error) {
 	lk, err := l.Link(name)
