@@ -31,8 +31,8 @@ bench: build bench-up
 # bench-up: time from process start to address + default route, and peak
 # RSS, of earlynet up against dhclient, udhcpc and NetworkManager's initrd
 # mode, same dnsmasq over veth, one run (root; not run in CI). Harness:
-# docs/bench.md of the shared tools.
-BENCH_TOOLS ?= /work/shared/tools/bench
+# integration/bench (dhcp-bench.sh; method in the shared bench.md).
+BENCH_TOOLS ?= integration/bench
 BENCH_RUNS  ?= 20
 BENCH_OUT   ?= bench-out
 bench-up: build
