@@ -45,7 +45,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./keyfile
 
 # e2e boots earlynet under QEMU (TCG) with Debian's kernel: root, one VM at
-# a time, several minutes. See integration/e2e/README.md.
+# a time, several minutes. See "Boot it for real" in README.md.
 e2e:
 	EARLYNET_E2E=1 $(GO) test -count=1 -timeout 20m -v -run 'TestE2E|TestDracut' ./integration/e2e
 
