@@ -98,6 +98,14 @@ func (u *upRun) carrierTimeout() time.Duration {
 // linkUp prepares the ports and the device (IPv6 sysctls before the link
 // goes up, MTU, cloned MAC) and sets them up.
 func (u *upRun) linkUp(a *activation) error {
+	if v := a.prof.VLAN; v != nil && a.prof.Type == profiles.TypeVLAN {
+		// The kernel refuses to open a VLAN whose parent is down
+		// (ENETDOWN); the parent's own activation may not have got
+		// there yet, so raise it first, as NetworkManager does.
+		if err := u.links.Up(controllerName(v.Parent, u.res.Profiles)); err != nil {
+			return fmt.Errorf("parent of %s: %w", a.dev.Name, err)
+		}
+	}
 	for _, pa := range a.ports {
 		if err := u.prepare(pa); err != nil {
 			return err
