@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED = 0
 
-.PHONY: all build test unit integration vet fmt bench bench-up fuzz clean e2e e2e-bench
+.PHONY: all build check test unit integration vet fmt bench bench-up fuzz clean e2e e2e-bench
 
 all: build
 
@@ -16,6 +16,9 @@ build:
 # integration tier (which skips, saying why, where it lacks root).
 test: vet build
 	$(GO) test -count=1 ./...
+
+# check is what CI runs (.ci/run): everything in test, then the QEMU tier.
+check: test e2e
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
