@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/earlynet/earlynet/profiles"
 )
 
 // fields is the rest of an option value being split into fields, as
@@ -57,24 +59,10 @@ func (f *fields) empty() bool { return f.s == "" }
 // parseBool reads a boolean option value; def is returned for an empty or
 // unrecognised value.
 func parseBool(s string, def bool) bool {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "true", "yes", "on", "1":
-		return true
-	case "false", "no", "off", "0":
-		return false
+	if v, ok := profiles.ParseBool(s); ok {
+		return v
 	}
 	return def
-}
-
-// parseBoolStrict is parseBool that also says whether s was valid.
-func parseBoolStrict(s string) (v, ok bool) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "true", "yes", "on", "1":
-		return true, true
-	case "false", "no", "off", "0":
-		return false, true
-	}
-	return false, false
 }
 
 // parseInt reads a decimal integer in [min, max], allowing surrounding

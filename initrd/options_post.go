@@ -102,7 +102,7 @@ func (r *reader) parseEthtool(val string) {
 	}
 	autoneg, autonegSet := false, false
 	if s, ok := f.next(':'); ok {
-		if autoneg, autonegSet = parseBoolStrict(s); !autonegSet {
+		if autoneg, autonegSet = profiles.ParseBool(s); !autonegSet {
 			r.warn("rd.ethtool: autoneg invalid. Must be boolean or empty")
 		}
 	}

@@ -445,21 +445,13 @@ type Route struct {
 
 // AddRoute adds a route through name.
 func (l *Links) AddRoute(name string, r Route) error {
-	lk, err := l.Link(name)
+	nr, err := l.route(name, r)
 	if err != nil {
 		return err
 	}
-	nr := &netlink.Route{
-		LinkIndex: lk.Attrs().Index,
-		Dst:       &net.IPNet{IP: r.Dest.Addr().AsSlice(), Mask: net.CIDRMask(r.Dest.Bits(), r.Dest.Addr().BitLen())},
-		Priority:  r.Metric,
-		Table:     r.Table,
-		Protocol:  netlink.RouteProtocol(r.Protocol),
-		Scope:     netlink.SCOPE_UNIVERSE,
-	}
-	if r.Gateway.IsValid() && !r.Gateway.IsUnspecified() {
-		nr.Gw = r.Gateway.AsSlice()
-	} else if r.Dest.Addr().Is4() {
+	nr.Protocol = netlink.RouteProtocol(r.Protocol)
+	nr.Scope = netlink.SCOPE_UNIVERSE
+	if nr.Gw == nil && r.Dest.Addr().Is4() {
 		nr.Scope = netlink.SCOPE_LINK
 	}
 	if r.Src.IsValid() {
@@ -481,12 +473,12 @@ func (l *Links) AddRoute(name string, r Route) error {
 	return nil
 }
 
-// DelRoute deletes the route through name with r's destination, gateway,
-// metric and table; a route that is already gone is not an error.
-func (l *Links) DelRoute(name string, r Route) error {
+// route is r through name as netlink needs it for adding and deleting:
+// destination, gateway (none for an unspecified one), metric, table.
+func (l *Links) route(name string, r Route) (*netlink.Route, error) {
 	lk, err := l.Link(name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	nr := &netlink.Route{
 		LinkIndex: lk.Attrs().Index,
@@ -494,8 +486,18 @@ func (l *Links) DelRoute(name string, r Route) error {
 		Priority:  r.Metric,
 		Table:     r.Table,
 	}
-	if r.Gateway.IsValid() {
+	if r.Gateway.IsValid() && !r.Gateway.IsUnspecified() {
 		nr.Gw = r.Gateway.AsSlice()
+	}
+	return nr, nil
+}
+
+// DelRoute deletes the route through name with r's destination, gateway,
+// metric and table; a route that is already gone is not an error.
+func (l *Links) DelRoute(name string, r Route) error {
+	nr, err := l.route(name, r)
+	if err != nil {
+		return err
 	}
 	if err := l.h.RouteDel(nr); err != nil && !errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("delete route %s via %s dev %s metric %d: %w", r.Dest, r.Gateway, name, r.Metric, err)

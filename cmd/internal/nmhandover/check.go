@@ -164,7 +164,7 @@ func (c Checker) checkDevice(idx int, byIndex map[int]string, profs map[string]p
 		f.problem("no interface has ifindex %d (state file from another boot?)", idx)
 	}
 	managed := st.get("device", "managed")
-	switch b, ok := parseBool(managed); {
+	switch b, ok := profiles.ParseBool(managed); {
 	case !ok && managed == "":
 		f.problem("%s has no managed=true: NM ignores its connection-uuid", path)
 	case !ok:
@@ -447,18 +447,6 @@ func (s stateFile) get(group, key string) string {
 		}
 	}
 	return ""
-}
-
-// parseBool is GLib/NetworkManager's boolean reading
-// (_nm_utils_ascii_str_to_bool).
-func parseBool(s string) (value, ok bool) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "true", "yes", "on", "1":
-		return true, true
-	case "false", "no", "off", "0":
-		return false, true
-	}
-	return false, false
 }
 
 // Route flags of /proc/net/ipv6_route (linux/ipv6_route.h).
