@@ -18,10 +18,12 @@ pkgs=(network-manager dnsmasq-base iproute2 hyperfine time curl unzip make git
 # and the harness's tools; CI does not run the benchmark.
 if [ "${1:-}" = bench ]; then
   # dhcpcd-base also provides /var/lib/dhcpcd, which the sandbox mounts over.
-  pkgs+=(isc-dhcp-client udhcpc busybox-static dhcpcd-base tcpdump libc6-dev gcc python3)
+  pkgs+=(isc-dhcp-client udhcpc dhcpcd-base tcpdump libc6-dev gcc python3)
 fi
 missing=()
 for p in "${pkgs[@]}" "${handover_pkgs[@]}"; do
+  # busybox-static provides the same busybox and conflicts with busybox.
+  [ "$p" = busybox ] && command -v busybox >/dev/null 2>&1 && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
