@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED = 0
 
-.PHONY: all build test unit integration vet fmt bench fuzz clean
+.PHONY: all build test unit integration vet fmt bench bench-initrd fuzz clean
 
 all: build
 
@@ -25,8 +25,25 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-bench: build
+bench: build bench-initrd
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# bench-initrd times `earlynet initrd` against NetworkManager's
+# nm-initrd-generator over the whole differential corpus (medians, ratio,
+# binary size, peak RSS), then both on one typical line with hyperfine -N.
+# Output goes to a tmpfs where there is one, as /run is in the initrd.
+NM_GENERATOR ?= /usr/lib/NetworkManager/nm-initrd-generator
+BENCH_DIR    ?= $(shell [ -d /dev/shm ] && echo /dev/shm || echo /tmp)
+BENCH_LINE   := ip=192.0.2.2::192.0.2.1:255.255.255.0:node0.example.com:eth0:none:192.0.2.53 rd.neednet=1 root=/dev/sda1 ro quiet
+bench-initrd: build
+	$(GO) run ./integration/cmd/benchinitrd -earlynet bin/earlynet -nm $(NM_GENERATOR) -dir $(BENCH_DIR)
+	@if command -v hyperfine >/dev/null 2>&1 && [ -x $(NM_GENERATOR) ]; then \
+	  d=$$(mktemp -d -p $(BENCH_DIR)); mkdir -p $$d/sysfs; \
+	  hyperfine -N -w 20 -r 200 \
+	    "bin/earlynet initrd -c $$d/e/c -i $$d/e/i -r $$d/e/r -p $$d/p -d $$d/sysfs -- $(BENCH_LINE)" \
+	    "$(NM_GENERATOR) -c $$d/n/c -i $$d/n/i -r $$d/n/r -p $$d/p -d $$d/sysfs -- $(BENCH_LINE)"; \
+	  rm -rf $$d; \
+	else echo "bench-initrd: hyperfine or $(NM_GENERATOR) missing, hyperfine step skipped"; fi
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./initrd
