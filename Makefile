@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED = 0
 
-.PHONY: all build check test unit integration vet fmt bench bench-up fuzz clean e2e e2e-bench
+.PHONY: all build check test unit integration vet fmt bench bench-initrd bench-up fuzz clean e2e e2e-bench
 
 all: build
 
@@ -15,7 +15,9 @@ build:
 # test runs everything CI runs: format and vet checks, unit tests, then the
 # integration tier (which skips, saying why, where it lacks root).
 test: vet build
-	$(GO) test -count=1 ./...
+	@rm -f bin/test-summary.txt
+	EARLYNET_SUMMARY=$(CURDIR)/bin/test-summary.txt $(GO) test -count=1 ./...
+	@cat bin/test-summary.txt 2>/dev/null || true
 
 # check is what CI runs (.ci/run): everything in test, then the QEMU tier.
 check: test e2e
@@ -28,8 +30,27 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-bench: build bench-up
+# bench runs every benchmark: bench-initrd needs no root; bench-up needs
+# root (network namespaces) and installs the DHCP clients it compares.
+bench: build bench-initrd bench-up
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# bench-initrd times `earlynet initrd` against NetworkManager's
+# nm-initrd-generator over the whole differential corpus (medians, ratio,
+# binary size, peak RSS), then both on one typical line with hyperfine -N.
+# Output goes to a tmpfs where there is one, as /run is in the initrd.
+NM_GENERATOR ?= /usr/lib/NetworkManager/nm-initrd-generator
+BENCH_DIR    ?= $(shell [ -d /dev/shm ] && echo /dev/shm || echo /tmp)
+BENCH_LINE   := ip=192.0.2.2::192.0.2.1:255.255.255.0:node0.example.com:eth0:none:192.0.2.53 rd.neednet=1 root=/dev/sda1 ro quiet
+bench-initrd: build
+	$(GO) run ./integration/cmd/benchinitrd -earlynet bin/earlynet -nm $(NM_GENERATOR) -dir $(BENCH_DIR)
+	@if command -v hyperfine >/dev/null 2>&1 && [ -x $(NM_GENERATOR) ]; then \
+	  d=$$(mktemp -d -p $(BENCH_DIR)); mkdir -p $$d/sysfs; \
+	  hyperfine -N -w 20 -r 200 \
+	    "bin/earlynet initrd -c $$d/e/c -i $$d/e/i -r $$d/e/r -p $$d/p -d $$d/sysfs -- $(BENCH_LINE)" \
+	    "$(NM_GENERATOR) -c $$d/n/c -i $$d/n/i -r $$d/n/r -p $$d/p -d $$d/sysfs -- $(BENCH_LINE)"; \
+	  rm -rf $$d; \
+	else echo "bench-initrd: hyperfine or $(NM_GENERATOR) missing, hyperfine step skipped"; fi
 
 # bench-up: time from process start to address + default route, and peak
 # RSS, of earlynet up against dhclient, udhcpc and NetworkManager's initrd

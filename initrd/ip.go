@@ -2,6 +2,7 @@ package initrd
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -205,13 +206,13 @@ func (r *reader) applyIP(e *entry, t ipToken) {
 		if a.Is6() {
 			ip = p.IPv6
 		}
-		ip.DNS = append(ip.DNS, a)
+		ip.DNS = addDNS(ip.DNS, a)
 	}
 	if t.mtu != "" {
 		r.setMTU(p, t.mtu)
 	}
 	if t.clonedMAC != "" {
-		ensureEthernet(p).ClonedMACAddress = t.clonedMAC
+		ensureEthernet(p).ClonedMACAddress = clonedMAC(t.clonedMAC)
 	}
 }
 
@@ -249,7 +250,30 @@ func (r *reader) addStaticAddress(p *profiles.Profile, clientIP string, prefix i
 	}
 	ip.Method = profiles.MethodManual
 	ip.Required = true
-	ip.Addresses = append(ip.Addresses, netip.PrefixFrom(a, prefix))
+	pfx := netip.PrefixFrom(a, prefix)
+	if !slices.Contains(ip.Addresses, pfx) {
+		// NetworkManager keeps one of each address/prefix pair.
+		ip.Addresses = append(ip.Addresses, pfx)
+	}
+}
+
+// addDNS appends a server unless the list has it already, as
+// NetworkManager's nm_setting_ip_config_add_dns does.
+func addDNS(list []netip.Addr, a netip.Addr) []netip.Addr {
+	if slices.Contains(list, a) {
+		return list
+	}
+	return append(list, a)
+}
+
+// clonedMAC puts a 6-octet MAC in NetworkManager's canonical form
+// (upper case, ':'-separated), as setting the property does. Anything else
+// is kept, so that validation drops the profile naming the bad value.
+func clonedMAC(s string) string {
+	if m, n, ok := parseMAC(s); ok && n == 6 {
+		return m
+	}
+	return s
 }
 
 // applyMethod applies a canonical ip= method after any static address.
@@ -307,6 +331,10 @@ func (r *reader) setGateway(p *profiles.Profile, gw string) {
 // is infiniband.mtu: nm-initrd-generator writes ethernet.mtu there, which
 // NetworkManager ignores.
 func (r *reader) setMTU(p *profiles.Profile, s string) {
+	if p.Type != profiles.TypeInfiniband {
+		// NetworkManager adds the setting before it tries the value.
+		ensureEthernet(p)
+	}
 	n, ok := parseInt(s, 0, 1<<32-1)
 	if !ok {
 		r.warn("Could not set property '802-3-ethernet.mtu' to '%s'", s)

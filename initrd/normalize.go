@@ -17,6 +17,7 @@ func normalize(p *profiles.Profile) {
 			p.TeamPort = true
 		}
 	}
+	relaxDisabled(p)
 	switch p.Type {
 	case profiles.TypeBond:
 		if _, ok := p.Bond.Option("mode"); !ok {
@@ -29,5 +30,17 @@ func normalize(p *profiles.Profile) {
 		}
 	case profiles.TypeBridge:
 		ensureEthernet(p)
+	}
+}
+
+// relaxDisabled clears "required" (may-fail=false) on a family that is
+// disabled: NetworkManager's normalisation does, so `ip=eth0:dhcp
+// ip=eth0:none` leaves may-fail at its default.
+func relaxDisabled(p *profiles.Profile) {
+	if p.IPv4 != nil && p.IPv4.Method == profiles.MethodDisabled {
+		p.IPv4.Required = false
+	}
+	if p.IPv6 != nil && (p.IPv6.Method == profiles.MethodDisabled || p.IPv6.Method == profiles.MethodIgnore) {
+		p.IPv6.Required = false
 	}
 }

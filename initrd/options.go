@@ -318,6 +318,6 @@ func (r *reader) applyNameserver(val string) {
 		default:
 			continue
 		}
-		ip.DNS = append(ip.DNS, a)
+		ip.DNS = addDNS(ip.DNS, a)
 	}
 }

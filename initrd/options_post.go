@@ -1,6 +1,7 @@
 package initrd
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -31,6 +32,14 @@ func (r *reader) applyBootif() {
 		e := r.newProfile(bootifName, bootifID, "", "", 0, profiles.TypeEthernet, multiConnectSingle)
 		e.p.AutoconnectPriority = firmwarePriority
 		e.p.Ethernet.MACAddress = mac
+		if mac == "" {
+			e.invalid = errors.New("802-3-ethernet.mac-address: '' is not a valid MAC address")
+		}
+		return
+	}
+	if mac == "" {
+		// NM sets mac-address to "" and then rejects the profile.
+		target.invalid = errors.New("802-3-ethernet.mac-address: '' is not a valid MAC address")
 		return
 	}
 	ensureEthernet(target.p).MACAddress = mac

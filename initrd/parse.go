@@ -213,7 +213,9 @@ func (r *reader) option(key, val string) {
 		v := val
 		r.bootdevSpec, r.bootdevTok = &v, r.tok
 	case "nameserver":
-		r.nameservers = append(r.nameservers, tokenValue{r.tok, val})
+		if val != "" { // an empty value is no field at all, as in NM
+			r.nameservers = append(r.nameservers, tokenValue{r.tok, val})
+		}
 	case "rd.iscsi.ibft":
 		if parseBool(val, true) {
 			r.readAllFirmware()
@@ -273,7 +275,11 @@ func (r *reader) result() *Result {
 	dropped := map[string]bool{}
 	for _, e := range r.reg.order {
 		normalize(e.p)
-		if err := profiles.Validate(e.p); err != nil {
+		err := e.invalid
+		if err == nil {
+			err = profiles.Validate(e.p)
+		}
+		if err != nil {
 			res.Dropped = append(res.Dropped, Dropped{Name: e.p.Name, Err: err})
 			dropped[e.p.UUID] = true
 			continue

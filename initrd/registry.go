@@ -26,6 +26,9 @@ const (
 type entry struct {
 	p        *profiles.Profile
 	firmware bool // built from a firmware table, without cmdline defaults
+	// invalid is why NetworkManager would reject the profile when the
+	// model cannot carry the bad value itself (an empty BOOTIF MAC).
+	invalid error
 }
 
 // registry holds the profiles by name and in creation order, as

@@ -198,3 +198,19 @@ func TestNewUUID(t *testing.T) {
 		t.Errorf("newUUID() = %q, %q; want two different v4 UUIDs", a, b)
 	}
 }
+
+func TestWantsSignals(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		want bool
+	}{
+		{[]string{"/usr/bin/earlynet", "initrd", "--", "ip=dhcp"}, false},
+		{[]string{"/usr/lib/NetworkManager/nm-initrd-generator", "--", "ip=dhcp"}, false},
+		{[]string{"earlynet", "up"}, true},
+		{[]string{"earlynet"}, true},
+	} {
+		if got := wantsSignals(tc.argv); got != tc.want {
+			t.Errorf("wantsSignals(%q) = %v, want %v", tc.argv, got, tc.want)
+		}
+	}
+}
