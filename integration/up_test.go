@@ -520,6 +520,50 @@ func TestDHCPv6(t *testing.T) {
 	}
 }
 
+// TestDHCPv6LateServer: the server starts after the first SOLICITs; the
+// client retransmits on RFC 8415's schedule (about 1 s, then 2 s) and
+// binds under NetworkManager's IAID for the interface, so that NM later
+// renews the same binding.
+func TestDHCPv6LateServer(t *testing.T) {
+	requireNetns(t)
+	srv, cli := newNS(t), newNS(t)
+	veth(t, srv, "s0", cli, "c0", "02:00:00:00:05:02")
+	server(t, srv, "s0")
+	done := make(chan *upResult, 1)
+	go func() { done <- up(t, cli, "ip=c0:dhcp6 rd.neednet=1 rd.net.timeout.dhcp=20") }()
+	time.Sleep(2500 * time.Millisecond) // after the first two SOLICITs
+	log := dnsmasq(t, srv, "s0", "--dhcp-range=2001:db8:1::100,2001:db8:1::1ff,64,1h")
+	r := <-done
+	if r.err != nil || !r.report.OK {
+		t.Fatalf("earlynet up failed: %v\n%s", r.err, r.stderr)
+	}
+	out, err := exec.Command(earlynetBin, "handover", "--ids", "--ifname", "c0", "--machine-id", "/dev/null").CombinedOutput()
+	iaid := ""
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "iaid="); ok {
+			iaid = v
+		}
+	}
+	if iaid == "" {
+		t.Fatalf("earlynet handover --ids printed no iaid (%v): %s", err, out)
+	}
+	var b [4]byte
+	if _, err := fmt.Sscanf(iaid, "%02x:%02x:%02x:%02x", &b[0], &b[1], &b[2], &b[3]); err != nil {
+		t.Fatalf("iaid %q: %v", iaid, err)
+	}
+	want := fmt.Sprint(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
+	leases := readFile(t, filepath.Join(filepath.Dir(log), "leases"))
+	// dnsmasq's DHCPv6 lease line: expiry, IAID (decimal), address, name, DUID.
+	found := false
+	for _, l := range strings.Split(leases, "\n") {
+		f := strings.Fields(l)
+		found = found || len(f) >= 3 && f[1] == want && strings.HasPrefix(f[2], "2001:db8:1::")
+	}
+	if !found {
+		t.Errorf("no DHCPv6 lease with NetworkManager's IAID %s (%s) in dnsmasq's database:\n%s", want, iaid, leases)
+	}
+}
+
 // TestBondVLAN would create a bond and a VLAN; the host kernel here has
 // neither the bonding nor the 8021q module.
 func TestBondVLAN(t *testing.T) {

@@ -69,9 +69,8 @@ func (u *upRun) ipv6Auto(ctx context.Context, a *activation, cfg *profiles.IPCon
 }
 
 // dhcp6 runs SOLICIT/ADVERTISE/REQUEST/REPLY with nclient6 from the
-// device's link-local address once it passed duplicate address detection.
-// Retransmission: nclient6 doubles its timeout from 1 s (RFC 8415
-// SOL_TIMEOUT) until the context ends.
+// device's link-local address once it passed duplicate address detection,
+// retransmitting on RFC 8415's schedule (exchange6).
 func (u *upRun) dhcp6(ctx context.Context, a *activation, cfg *profiles.IPConfig, f *famResult) error {
 	name := a.dev.Name
 	ll, err := u.waitLinkLocal(ctx, a.dev.Index)
@@ -86,7 +85,9 @@ func (u *upRun) dhcp6(ctx context.Context, a *activation, cfg *profiles.IPConfig
 	if err != nil {
 		return fmt.Errorf("open DHCPv6 socket on %s: %w", name, err)
 	}
-	c, err := nclient6.NewWithConn(conn, hw, nclient6.WithTimeout(time.Second), nclient6.WithRetry(-1))
+	// One try per SendAndRead and a timeout no RT reaches: exchange6
+	// keeps RFC 8415's schedule.
+	c, err := nclient6.NewWithConn(conn, hw, nclient6.WithTimeout(2*solicitRT.MRT), nclient6.WithRetry(1))
 	if err != nil {
 		conn.Close()
 		return fmt.Errorf("DHCPv6 client on %s: %w", name, err)
@@ -97,13 +98,21 @@ func (u *upRun) dhcp6(ctx context.Context, a *activation, cfg *profiles.IPConfig
 	var iaid [4]byte
 	copy(iaid[:], nmhandover.IAIDBytes(nmhandover.IAID(name)))
 	mods := []dhcpv6.Modifier{dhcpv6.WithClientID(u.duid(hw)), dhcpv6.WithIAID(iaid)}
-	adv, err := c.Solicit(ctx, mods...)
+	sol, err := dhcpv6.NewSolicit(hw, mods...)
 	if err != nil {
-		return fmt.Errorf("DHCPv6 on %s: no advertise: %w", name, err)
+		return fmt.Errorf("DHCPv6 on %s: %w", name, err)
 	}
-	reply, err := c.Request(ctx, adv, mods...)
+	adv, err := exchange6(ctx, c, sol, nclient6.IsMessageType(dhcpv6.MessageTypeAdvertise), solicitRT, nil)
 	if err != nil {
-		return fmt.Errorf("DHCPv6 on %s: no reply to request: %w", name, err)
+		return fmt.Errorf("DHCPv6 on %s: %w", name, err)
+	}
+	req, err := dhcpv6.NewRequestFromAdvertise(adv, mods...)
+	if err != nil {
+		return fmt.Errorf("DHCPv6 on %s: %w", name, err)
+	}
+	reply, err := exchange6(ctx, c, req, nclient6.IsMessageType(dhcpv6.MessageTypeReply), requestRT, nil)
+	if err != nil {
+		return fmt.Errorf("DHCPv6 on %s: %w", name, err)
 	}
 	l, err := checkReply6(reply)
 	if err != nil {
