@@ -374,9 +374,15 @@ func (u *upRun) dns() *nmhandover.DNS {
 // writeEtcResolv puts NetworkManager's resolv.conf text in
 // etc/resolv.conf, as its initrd run does (rc-manager=file), unless that
 // is a symbolic link: then it belongs to a resolver (systemd-resolved,
-// or NetworkManager's own run/ copy) and is left alone.
+// or NetworkManager's own run/ copy) and is left alone. On a running
+// system's own root (--root / outside an initramfs) the file belongs to
+// NetworkManager or the administrator, and earlynet leaves it too.
 func (u *upRun) writeEtcResolv(d *nmhandover.DNS) error {
 	if len(d.Servers) == 0 && len(d.Search) == 0 {
+		return nil
+	}
+	if !u.inInitramfs() {
+		u.log.Debug("etc/resolv.conf left alone: not an initramfs (no etc/initrd-release) and --root is /")
 		return nil
 	}
 	path := filepath.Join(u.f.root, etcResolv)
@@ -412,4 +418,15 @@ func (u *upRun) runCloud(ctx context.Context) {
 		return
 	}
 	u.report.Cloud = "applied"
+}
+
+// inInitramfs reports whether --root is an initramfs (systemd and dracut
+// both mark one with etc/initrd-release) or a directory other than the
+// running system's root, which earlynet may fill as it likes.
+func (u *upRun) inInitramfs() bool {
+	if filepath.Clean(u.f.root) != "/" {
+		return true
+	}
+	_, err := os.Stat("/etc/initrd-release")
+	return err == nil
 }

@@ -244,6 +244,9 @@ func scenarios() []scenario {
 				if !profileHas(st, "dns=192.0.2.53;") {
 					t.Errorf("no profile under /run/NetworkManager has dns=192.0.2.53;: %v", keys(st.Files))
 				}
+				if got := st.Files["/etc/resolv.conf"]; im.earlynet && !strings.Contains(got, "nameserver 192.0.2.53\n") {
+					t.Errorf("initramfs /etc/resolv.conf: got %q, want nameserver 192.0.2.53", got)
+				}
 			},
 		},
 		{

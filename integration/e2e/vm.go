@@ -151,6 +151,8 @@ func (h *harness) pack(out string, spec vmSpec) error {
 		a.dir(d, 0o755)
 	}
 	a.file("etc/machine-id", 0o444, []byte("4e1e2e5e0000400080000000000000e2\n"))
+	// What marks an initramfs for systemd, dracut and earlynet up.
+	a.file("etc/initrd-release", 0o444, []byte("NAME=earlynet-e2e\n"))
 	if err := addFile(a, "init", h.init, 0o755); err != nil {
 		return err
 	}
