@@ -306,7 +306,12 @@ func (e *hoEnv) ids() map[string]string {
 }
 
 func (e *hoEnv) startHolder() {
+	// /etc becomes a private copy: earlynet up runs with --root / in
+	// here, and nothing it or NM writes under /etc (resolv.conf, the
+	// hostname) may reach the host's. An earlier version of this test
+	// shared /etc and replaced the host's /etc/resolv.conf.
 	script := `mount -n -o remount,bind,ro /sys && mount -n -t tmpfs -o mode=755 tmpfs /run &&
+cp -a /etc /run/.enho-etc && mount -n --bind /run/.enho-etc /etc &&
 mkdir -p /run/NetworkManager/devices /run/NetworkManager/system-connections /run/dbus &&
 mount -n -t tmpfs -o mode=700 tmpfs /var/lib/NetworkManager && hostname enho-client &&
 touch /run/.enho-ready && exec sleep infinity`
