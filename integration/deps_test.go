@@ -56,7 +56,7 @@ func TestEarlynetBinaryStaysSmall(t *testing.T) {
 func TestPurePackages(t *testing.T) {
 	no := append([]string{"net", "net/http/...", "os/exec", "github.com/vishvananda/netlink/...",
 		"github.com/insomniacslk/dhcp/..."}, cloudSDKs...)
-	for _, pkg := range []string{"initrd", "profiles", "keyfile"} {
+	for _, pkg := range []string{"initrd", "profiles", "keyfile", "metadata"} {
 		path := "github.com/earlynet/earlynet/" + pkg
 		deps := goListDeps(t, path)
 		if !deps[path] {
