@@ -441,6 +441,7 @@ type Route struct {
 	Table    int // 0: main
 	Protocol int // unix.RTPROT_*
 	OnLink   bool
+	Type     int // unix.RTN_*; 0: unicast
 }
 
 // AddRoute adds a route through name.
@@ -450,9 +451,12 @@ func (l *Links) AddRoute(name string, r Route) error {
 		return err
 	}
 	nr.Protocol = netlink.RouteProtocol(r.Protocol)
-	nr.Scope = netlink.SCOPE_UNIVERSE
-	if nr.Gw == nil && r.Dest.Addr().Is4() {
+	switch {
+	case nr.Scope == netlink.SCOPE_HOST:
+	case nr.Gw == nil && r.Dest.Addr().Is4():
 		nr.Scope = netlink.SCOPE_LINK
+	default:
+		nr.Scope = netlink.SCOPE_UNIVERSE
 	}
 	if r.Src.IsValid() {
 		nr.Src = r.Src.AsSlice()
@@ -488,6 +492,12 @@ func (l *Links) route(name string, r Route) (*netlink.Route, error) {
 	}
 	if r.Gateway.IsValid() && !r.Gateway.IsUnspecified() {
 		nr.Gw = r.Gateway.AsSlice()
+	}
+	if r.Type != 0 && r.Type != unix.RTN_UNICAST {
+		nr.Type = r.Type
+		if r.Type == unix.RTN_LOCAL {
+			nr.Scope = netlink.SCOPE_HOST
+		}
 	}
 	return nr, nil
 }
@@ -534,4 +544,46 @@ func (l *Links) Addrs(name string, family int) ([]netlink.Addr, error) {
 		return nil, fmt.Errorf("list addresses of %s: %w", name, err)
 	}
 	return as, nil
+}
+
+// Rule is one IPv4 or IPv6 policy routing rule.
+type Rule struct {
+	Family   int // unix.AF_INET or AF_INET6
+	Priority int
+	From     netip.Prefix // invalid: any
+	To       netip.Prefix // invalid: any
+	Table    int
+	// SuppressPrefixLength is -1 for none.
+	SuppressPrefixLength int
+}
+
+func (r Rule) netlink() *netlink.Rule {
+	nr := netlink.NewRule()
+	nr.Family = r.Family
+	nr.Priority = r.Priority
+	nr.Table = r.Table
+	nr.SuppressPrefixlen = r.SuppressPrefixLength
+	if r.From.IsValid() {
+		nr.Src = &net.IPNet{IP: r.From.Addr().AsSlice(), Mask: net.CIDRMask(r.From.Bits(), r.From.Addr().BitLen())}
+	}
+	if r.To.IsValid() {
+		nr.Dst = &net.IPNet{IP: r.To.Addr().AsSlice(), Mask: net.CIDRMask(r.To.Bits(), r.To.Addr().BitLen())}
+	}
+	return nr
+}
+
+// AddRule adds r; an identical rule already there is fine.
+func (l *Links) AddRule(r Rule) error {
+	if err := l.h.RuleAdd(r.netlink()); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("add rule priority %d from %s table %d: %w", r.Priority, r.From, r.Table, err)
+	}
+	return nil
+}
+
+// DelRule deletes r; a rule that is already gone is not an error.
+func (l *Links) DelRule(r Rule) error {
+	if err := l.h.RuleDel(r.netlink()); err != nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("delete rule priority %d from %s table %d: %w", r.Priority, r.From, r.Table, err)
+	}
+	return nil
 }
