@@ -10,6 +10,7 @@ all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/earlynet ./cmd/earlynet
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/earlynet-cloud ./cmd/earlynet-cloud
 	ln -sf earlynet bin/nm-initrd-generator
 
 # test runs everything CI runs: format and vet checks, unit tests, then the
