@@ -36,6 +36,7 @@ func commands() []command {
 	return []command{
 		{"initrd", "kernel command line to NetworkManager keyfiles (nm-initrd-generator)", runInitrd},
 		{"up", "bring the network up from the kernel command line and record it for NetworkManager", runUp},
+		{"cloud", "cloud metadata to profiles and, with --apply, the kernel (runs earlynet-cloud)", runCloud},
 		{"handover", "check that NetworkManager will adopt what earlynet configured", runHandover},
 	}
 }

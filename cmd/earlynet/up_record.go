@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/earlynet/earlynet/cmd/internal/dhcp4"
+	"github.com/earlynet/earlynet/cmd/internal/dmi"
 	"github.com/earlynet/earlynet/cmd/internal/nmhandover"
 	"github.com/earlynet/earlynet/cmd/internal/renameio"
 	"github.com/earlynet/earlynet/initrd"
@@ -397,27 +398,33 @@ func (u *upRun) writeEtcResolv(d *nmhandover.DNS) error {
 }
 
 // runCloud hands over to earlynet-cloud (a sibling binary, so this one
-// links no HTTP client) when --cloud asks for it.
+// links no HTTP client) when --cloud asks for it and, for auto, DMI says
+// the machine runs on a cloud.
 func (u *upRun) runCloud(ctx context.Context) {
-	self, err := os.Executable()
+	p, ok, err := dmi.Provider(u.f.cloud, u.f.sysfs)
+	switch {
+	case err != nil:
+		u.report.Cloud = "skipped: " + err.Error()
+		fmt.Fprintf(u.stderr, "earlynet: warning: --cloud: %v\n", err)
+		return
+	case !ok:
+		u.report.Cloud = "skipped: no cloud detected from DMI"
+		return
+	}
+	bin, err := cloudBinary()
 	if err != nil {
 		u.report.Cloud = "skipped: " + err.Error()
+		fmt.Fprintf(u.stderr, "earlynet: warning: --cloud %s: %v; cloud step skipped\n", u.f.cloud, err)
 		return
 	}
-	bin := filepath.Join(filepath.Dir(self), "earlynet-cloud")
-	if _, err := os.Stat(bin); err != nil {
-		u.report.Cloud = "skipped: earlynet-cloud not installed next to earlynet"
-		fmt.Fprintf(u.stderr, "earlynet: warning: --cloud %s: %s not found; cloud step skipped\n", u.f.cloud, bin)
-		return
-	}
-	cmd := exec.CommandContext(ctx, bin, "--provider", u.f.cloud, "--apply", "--root", u.f.root, "--sysfs", u.f.sysfs)
+	cmd := exec.CommandContext(ctx, bin, "--provider", p.Name, "--apply", "--root", u.f.root, "--sysfs", u.f.sysfs)
 	cmd.Stdout, cmd.Stderr = u.stderr, u.stderr
 	if err := cmd.Run(); err != nil {
 		u.report.Cloud = "failed: " + err.Error()
 		fmt.Fprintf(u.stderr, "earlynet: warning: %s: %v\n", bin, err)
 		return
 	}
-	u.report.Cloud = "applied"
+	u.report.Cloud = "applied (" + p.Name + ")"
 }
 
 // inInitramfs reports whether --root is an initramfs (systemd and dracut
