@@ -67,3 +67,14 @@ func TestPurePackages(t *testing.T) {
 		}
 	}
 }
+
+// TestCloudBinaryUsesTheSDKs: the metadata clients are the providers'
+// own libraries, in the sibling binary.
+func TestCloudBinaryUsesTheSDKs(t *testing.T) {
+	deps := goListDeps(t, "github.com/earlynet/earlynet/cmd/earlynet-cloud")
+	for _, want := range []string{"github.com/aws/aws-sdk-go-v2/feature/ec2/imds", "cloud.google.com/go/compute/metadata", "github.com/earlynet/earlynet/metadata"} {
+		if !deps[want] {
+			t.Errorf("cmd/earlynet-cloud does not link %s", want)
+		}
+	}
+}
