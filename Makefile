@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED = 0
 
-.PHONY: all build check test unit integration vet fmt bench bench-initrd bench-up fuzz clean e2e e2e-bench
+.PHONY: all build check test unit integration vet fmt bench bench-initrd bench-cloud bench-up fuzz clean e2e e2e-bench
 
 all: build
 
@@ -33,7 +33,7 @@ fmt:
 
 # bench runs every benchmark: bench-initrd needs no root; bench-up needs
 # root (network namespaces) and installs the DHCP clients it compares.
-bench: build bench-initrd bench-up
+bench: build bench-initrd bench-cloud bench-up
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # bench-initrd times `earlynet initrd` against NetworkManager's
@@ -52,6 +52,21 @@ bench-initrd: build
 	    "$(NM_GENERATOR) -c $$d/n/c -i $$d/n/i -r $$d/n/r -p $$d/p -d $$d/sysfs -- $(BENCH_LINE)"; \
 	  rm -rf $$d; \
 	else echo "bench-initrd: hyperfine or $(NM_GENERATOR) missing, hyperfine step skipped"; fi
+
+# bench-cloud: time to a complete cloud configuration with 20 ms added to
+# every metadata reply (1 and 4 interfaces, 8 secondary addresses each; in
+# round trips, target <= 4), then the time `earlynet cloud` takes to exit
+# on a machine on no cloud (target < 5 ms), against an empty Go main and
+# the earlynet-cloud binary itself. Debian ships no nm-cloud-setup to
+# compare with.
+bench-cloud: build
+	$(GO) test -run '^$$' -bench Cloud -benchtime 20x ./cmd/earlynet-cloud
+	@if command -v hyperfine >/dev/null 2>&1; then \
+	  d=$$(mktemp -d -p $(BENCH_DIR)); mkdir -p $$d/sysfs/class/dmi/id; echo QEMU > $$d/sysfs/class/dmi/id/sys_vendor; \
+	  printf 'package main\nfunc main() {}\n' > $$d/empty.go; $(GO) build -ldflags '-s -w' -o $$d/empty $$d/empty.go; \
+	  hyperfine -N -w 20 -r 300 "$$d/empty" "bin/earlynet cloud --sysfs $$d/sysfs" "bin/earlynet-cloud --sysfs $$d/sysfs"; \
+	  rm -rf $$d; \
+	else echo "bench-cloud: hyperfine missing, off-cloud step skipped"; fi
 
 # bench-up: time from process start to address + default route, and peak
 # RSS, of earlynet up against dhclient, udhcpc and NetworkManager's initrd

@@ -48,3 +48,11 @@ fi
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q NetworkManager 2>/dev/null; then
   echo "note: a NetworkManager service is running on this machine; tests do not touch it" >&2
 fi
+
+# amazon-ec2-metadata-mock, the EC2 metadata service the cloud tests talk
+# to (cmd/earlynet-cloud/aemm_test.go), pinned.
+aemm=v1.13.0
+if ! ec2-metadata-mock --version 2>/dev/null | grep -q "${aemm#v}"; then
+  GOBIN=/usr/local/bin $SUDO env "PATH=$PATH:/usr/local/go/bin" GOBIN=/usr/local/bin \
+    go install "github.com/aws/amazon-ec2-metadata-mock/cmd/ec2-metadata-mock@${aemm}"
+fi

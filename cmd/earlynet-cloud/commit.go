@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/earlynet/earlynet/cmd/internal/linkup"
 	"github.com/earlynet/earlynet/cmd/internal/renameio"
@@ -28,8 +29,13 @@ func (r *cloudRun) commit(cs *changeSet) []string {
 	}
 	var k *kernel
 	if r.f.apply {
-		h, err := netlink.NewHandle()
+		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 		if err != nil {
+			for _, ch := range cs.changes {
+				if ch.failed == nil && ch.skip == "" {
+					ch.failed = fmt.Errorf("device %s: not configured: netlink: %w", ch.dev.Name, err)
+				}
+			}
 			return append(failed, fmt.Sprintf("netlink: %v", err))
 		}
 		defer h.Close()
