@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,37 +43,10 @@ func fetchEC2(ctx context.Context, f *fetchEnv) (*metadata.Metadata, []error, er
 	if err := errors.Join(lerr, perr); err != nil {
 		return nil, nil, err
 	}
-	macs := trimLines(listing)
-	leaves := make(map[string]map[string]string, len(macs))
-	failed := map[string]bool{}
-	var mu sync.Mutex
-	var errs []error
-	parallel(len(macs)*len(metadata.EC2Keys), func(i int) {
-		mac, key := macs[i/len(metadata.EC2Keys)], metadata.EC2Keys[i%len(metadata.EC2Keys)]
-		v, err := optional(get("network/interfaces/macs/" + mac + "/" + key))
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			errs, failed[mac] = append(errs, err), true
-			return
-		}
-		if leaves[mac] == nil {
-			leaves[mac] = map[string]string{}
-		}
-		if v != "" {
-			leaves[mac][key] = v
-		}
+	kept, leaves, errs := fetchLeaves(trimLines(listing), metadata.EC2Keys, func(mac, key string) (string, error) {
+		return optional(get("network/interfaces/macs/" + mac + "/" + key))
 	})
-	// A MAC with a leaf that could not be read is left out whole: no
-	// partial configuration for the interface it concerns.
-	var kept []string
-	for _, mac := range macs {
-		if !failed[mac] {
-			kept = append(kept, mac)
-		}
-	}
-	listing = strings.Join(kept, "\n")
-	md, merrs := metadata.EC2(listing, primary, leaves)
+	md, merrs := metadata.EC2(kept, primary, leaves)
 	return md, append(errs, merrs...), nil
 }
 
