@@ -9,9 +9,11 @@ import (
 // GCENIC is one entry of GCE's instance/network-interfaces/<n>/ as the
 // fetcher read it (text leaves and the two directory listings' values).
 type GCENIC struct {
-	MAC          string
-	ForwardedIPs []string // forwarded-ips/<k>: bare addresses
-	IPAliases    []string // ip-aliases/<k>: CIDR ranges
+	MAC            string
+	ForwardedIPs   []string // forwarded-ips/<k>: bare addresses
+	ForwardedIPv6s []string `json:",omitempty"` // forwarded-ipv6s/<k>: addresses or ranges
+	IPAliases      []string // ip-aliases/<k>: CIDR ranges
+	IPv6s          []string `json:",omitempty"` // ipv6s: the NIC's own IPv6 addresses (dual-stack subnets)
 }
 
 // GCE maps the network interfaces, in the metadata's order. As
@@ -52,16 +54,40 @@ func gceInterface(i int, n GCENIC) (Interface, error) {
 		}
 		ifc.Local = append(ifc.Local, netip.PrefixFrom(a, a.BitLen()))
 	}
-	for _, s := range n.IPAliases {
-		p, err := netip.ParsePrefix(strings.TrimSpace(s))
-		if err != nil {
-			a, aerr := netip.ParseAddr(strings.TrimSpace(s))
-			if aerr != nil {
-				return ifc, fmt.Errorf("IP alias %q: not a CIDR range", s)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
+	for _, s := range n.IPv6s {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil || !a.Is6() {
+			return ifc, fmt.Errorf("ipv6s %q: not an IPv6 address", s)
 		}
-		ifc.Local = append(ifc.Local, p.Masked())
+		ifc.IPv6s = append(ifc.IPv6s, a)
+	}
+	for _, s := range n.ForwardedIPv6s {
+		p, err := parseRange(s)
+		if err != nil || !p.Addr().Is6() {
+			return ifc, fmt.Errorf("forwarded IPv6 %q: not an IPv6 address or range", s)
+		}
+		ifc.Local = append(ifc.Local, p)
+	}
+	for _, s := range n.IPAliases {
+		p, err := parseRange(s)
+		if err != nil {
+			return ifc, fmt.Errorf("IP alias %q: not a CIDR range", s)
+		}
+		ifc.Local = append(ifc.Local, p)
 	}
 	return ifc, nil
+}
+
+// parseRange reads a CIDR range, or a bare address as a single-address
+// range.
+func parseRange(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -139,6 +139,10 @@ func fakeFor(provider string, fx fixture) *fakeMeta {
 			f.files[d+"mac"] = n.MAC
 			gceDir(f, d+"forwarded-ips/", n.ForwardedIPs)
 			gceDir(f, d+"ip-aliases/", n.IPAliases)
+			gceDir(f, d+"forwarded-ipv6s/", n.ForwardedIPv6s)
+			if len(n.IPv6s) > 0 {
+				f.files[d+"ipv6s"] = strings.Join(n.IPv6s, "\n") + "\n"
+			}
 		}
 		f.files[dir] = strings.Join(idx, "\n") + "\n"
 	case "azure":

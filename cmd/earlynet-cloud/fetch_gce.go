@@ -60,19 +60,24 @@ func fetchGCE(ctx context.Context, f *fetchEnv) (*meta.Metadata, []error, error)
 	return md, append(bad, perr...), nil
 }
 
-// gceNIC reads one interface: its MAC and both listings at once, then
-// the listings' entries.
+// gceNIC reads one interface: its MAC, IPv6 addresses and the three
+// listings at once, then the listings' entries.
 func gceNIC(get func(string) (string, error), dir string) (meta.GCENIC, error) {
 	var n meta.GCENIC
-	errs := make([]error, 3)
-	parallel(3, func(i int) {
+	var ipv6s string
+	errs := make([]error, 5)
+	parallel(5, func(i int) {
 		switch i {
 		case 0:
 			n.MAC, errs[0] = get(dir + "mac")
 		case 1:
-			n.ForwardedIPs, errs[1] = gceList(get, dir+"forwarded-ips/")
+			ipv6s, errs[1] = get(dir + "ipv6s")
 		case 2:
-			n.IPAliases, errs[2] = gceList(get, dir+"ip-aliases/")
+			n.ForwardedIPs, errs[2] = gceList(get, dir+"forwarded-ips/")
+		case 3:
+			n.ForwardedIPv6s, errs[3] = gceList(get, dir+"forwarded-ipv6s/")
+		case 4:
+			n.IPAliases, errs[4] = gceList(get, dir+"ip-aliases/")
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
@@ -81,6 +86,7 @@ func gceNIC(get func(string) (string, error), dir string) (meta.GCENIC, error) {
 	if n.MAC == "" {
 		return n, fmt.Errorf("GCE metadata %smac: not defined", dir)
 	}
+	n.IPv6s = trimLines(ipv6s)
 	return n, nil
 }
 
