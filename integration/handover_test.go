@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -42,6 +43,7 @@ type hoCase struct {
 	v4         string // "dhcp", "manual" or "disabled"
 	v6         string // "disabled", "auto" (SLAAC), "dhcp" (DHCPv6) or "ignore"
 	noState    bool   // leave out the device state file
+	cloud      bool   // earlynet-cloud --apply adds EC2 secondary addresses and policy routing
 	wantAdopt  bool   // NM shows the device connected with our profile
 	wantIntact bool   // no link or address change, no DISCOVER
 }
@@ -52,6 +54,7 @@ func hoCases() []hoCase {
 		{name: "static4", v4: "manual", v6: "disabled", wantAdopt: true, wantIntact: true},
 		{name: "slaac", v4: "dhcp", v6: "auto", wantAdopt: true, wantIntact: true},
 		{name: "dhcp6", v4: "disabled", v6: "dhcp", wantAdopt: true, wantIntact: true},
+		{name: "cloud-ec2", v4: "dhcp", v6: "disabled", cloud: true, wantAdopt: true, wantIntact: true},
 		// Negative cases: the harness must see what goes wrong.
 		{name: "neg-ipv6-ignore", v4: "dhcp", v6: "ignore", wantAdopt: true, wantIntact: false},
 		{name: "neg-no-state-file", v4: "dhcp", v6: "disabled", noState: true, wantAdopt: false, wantIntact: true},
@@ -74,6 +77,9 @@ func TestHandoverToNetworkManager(t *testing.T) {
 	t.Logf("configuring step: %s", mode)
 	for i, tc := range hoCases() {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.cloud && mode != "earlynet up" {
+				t.Skip("the cloud case needs earlynet up")
+			}
 			if mode == "earlynet up" && (tc.noState || tc.v6 == "ignore") {
 				// These need knobs earlynet up does not expose (a
 				// missing state file, ipv6.method=ignore): the stand-in
@@ -140,6 +146,9 @@ func hoRun(t *testing.T, tc hoCase, i int, mode, bin, upBin string) {
 	var uuid string
 	if mode == "earlynet up" {
 		uuid = e.configureWithUp(tc, upBin)
+		if tc.cloud {
+			e.configureCloud()
+		}
 	} else {
 		uuid = e.configureStandIn(tc)
 	}
@@ -181,6 +190,9 @@ func hoRun(t *testing.T, tc hoCase, i int, mode, bin, upBin string) {
 		t.Errorf("negative case: the harness saw no flap, but NM 1.42 is known to cause one here")
 	}
 	e.checkUnmanaged(events, before, after)
+	if tc.cloud {
+		e.checkCloudKept()
+	}
 	if tc.v6 == "dhcp" {
 		e.checkDHCP6Identity(nmLog, before[e.ifC], after[e.ifC])
 	}
@@ -863,4 +875,54 @@ func hoWindow(tc hoCase, mode string) time.Duration {
 		return 12 * time.Second
 	}
 	return 3 * time.Second
+}
+
+// hoCloudRules is what earlynet-cloud adds besides addresses and what NM
+// must leave in place when it adopts the device.
+var hoCloudRules = []string{"from 192.0.2.201 lookup 30200", "from 192.0.2.202 lookup 30400", "lookup main suppress_prefixlength 0"}
+
+// configureCloud serves EC2 metadata for the device at 169.254.169.254 in
+// its namespace (the lease address plus two secondaries) and runs
+// earlynet-cloud --apply there, as `earlynet up --cloud` does: the
+// secondary addresses, tables 30200/30400 and the rules go into the
+// kernel and into up's profile.
+func (e *hoEnv) configureCloud() {
+	e.t.Helper()
+	out := e.must("ip", "-n", e.nsC, "-4", "-o", "addr", "show", "dev", e.ifC)
+	m := regexp.MustCompile(`inet (192\.0\.2\.\d+)/24`).FindStringSubmatch(out)
+	if m == nil {
+		e.t.Fatalf("no lease on %s before the cloud step:\n%s", e.ifC, out)
+	}
+	e.must("ip", "-n", e.nsC, "addr", "add", "169.254.169.254/32", "dev", "lo")
+	macs := "network/interfaces/macs/" + hoMAC + "/"
+	fake := &imdsFake{files: map[string]string{
+		"mac": hoMAC, "network/interfaces/macs/": hoMAC + "/\n",
+		macs + "device-number": "0", macs + "local-ipv4s": m[1] + "\n192.0.2.201\n192.0.2.202",
+		macs + "subnet-ipv4-cidr-block": "192.0.2.0/24",
+	}}
+	go http.Serve(listenIn(e.t, e.nsC, "169.254.169.254:80"), fake)
+	bin := buildCloud(e.t)
+	e.t.Logf("earlynet-cloud: %s", e.must(e.inNS(bin, "--provider", "ec2", "--apply", "--root", "/", "--sysfs", "/sys")...))
+	e.checkCloudKept()
+}
+
+// checkCloudKept: the cloud configuration is in the kernel.
+func (e *hoEnv) checkCloudKept() {
+	e.t.Helper()
+	addrs := e.must("ip", "-n", e.nsC, "-4", "-o", "addr", "show", "dev", e.ifC)
+	rules := e.must("ip", "-n", e.nsC, "rule")
+	routes := e.must("ip", "-n", e.nsC, "route", "show", "table", "30400")
+	for _, want := range []string{"192.0.2.201/24", "192.0.2.202/24"} {
+		if !strings.Contains(addrs, want) {
+			e.t.Errorf("%s lacks the cloud address %s:\n%s", e.ifC, want, addrs)
+		}
+	}
+	for _, want := range hoCloudRules {
+		if !strings.Contains(rules, want) {
+			e.t.Errorf("rule %q missing:\n%s", want, rules)
+		}
+	}
+	if !strings.Contains(routes, "default via 192.0.2.1 dev "+e.ifC) {
+		e.t.Errorf("table 30400 lacks the default route:\n%s", routes)
+	}
 }
