@@ -10,6 +10,7 @@ import (
 	"github.com/earlynet/earlynet/cmd/internal/nmhandover"
 	"github.com/earlynet/earlynet/cmd/internal/renameio"
 	"github.com/earlynet/earlynet/keyfile"
+	"github.com/earlynet/earlynet/profiles"
 )
 
 // rebindInfo moves a device's hand-over from the generic profile it was
@@ -26,6 +27,11 @@ func (r *cloudRun) stageRebind(b *renameio.Batch, ch *change) error {
 	statePath := filepath.Join(r.f.root, nmhandover.DevicesDir, strconv.Itoa(ch.dev.Index))
 	raw, err := os.ReadFile(statePath)
 	if errors.Is(err, os.ErrNotExist) || ch.dev.Index <= 0 {
+		return nil
+	}
+	if !profiles.ValidUUID(ch.rebind.from) {
+		// It becomes part of a file name below.
+		r.warn(fmt.Sprintf("hand-over of %s not moved: profile UUID %q is not a UUID", ch.dev.Name, ch.rebind.from))
 		return nil
 	}
 	if err != nil {
