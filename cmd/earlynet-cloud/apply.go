@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -130,7 +131,7 @@ func (k *kernel) reconcileRules(cs *changeSet) {
 			keep = append(keep, kernelRule(ru))
 		}
 	}
-	for _, mac := range sortedKeys(cs.st.Devices) {
+	for _, mac := range slices.Sorted(maps.Keys(cs.st.Devices)) {
 		sd := cs.st.Devices[mac]
 		if sd.Kernel == nil {
 			continue

@@ -4,9 +4,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/earlynet/earlynet/keyfile"
@@ -61,28 +62,19 @@ func (r *cloudRun) plan(md *metadata.Metadata) (*changeSet, error) {
 		}
 		cs.changes = append(cs.changes, r.change(dev, c, st.Devices[c.MAC], existing))
 	}
-	for _, mac := range sortedKeys(st.Devices) {
+	for _, mac := range slices.Sorted(maps.Keys(st.Devices)) {
 		if dev, ok := local[mac]; ok && !inMeta[mac] {
 			// Gone from the metadata: take back what earlynet added.
 			cs.changes = append(cs.changes, r.change(dev, metadata.Config{MAC: mac}, st.Devices[mac], existing))
 		}
 	}
-	for _, mac := range sortedKeys(local) {
+	for _, mac := range slices.Sorted(maps.Keys(local)) {
 		if !inMeta[mac] {
 			r.warn(fmt.Sprintf("device %s (%s) is not in the %s metadata; left alone", local[mac].Name, mac, md.Provider))
 		}
 	}
 	r.cs = cs
 	return cs, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // existingProfile is a keyfile of the connections directory.
