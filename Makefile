@@ -83,6 +83,8 @@ bench-up: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./initrd
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./keyfile
+	for f in FuzzAzure FuzzOCI FuzzEC2 FuzzGCE; do \
+	  $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime 20s ./metadata || exit 1; done
 
 # e2e boots earlynet under QEMU (TCG) with Debian's kernel: root, one VM at
 # a time, several minutes. See "Boot it for real" in README.md.
