@@ -44,6 +44,7 @@ type hoCase struct {
 	v6         string // "disabled", "auto" (SLAAC), "dhcp" (DHCPv6) or "ignore"
 	noState    bool   // leave out the device state file
 	cloud      bool   // earlynet-cloud --apply adds EC2 secondary addresses and policy routing
+	generic    bool   // with cloud: up's profile is made generic first, as ip=dhcp's is
 	wantAdopt  bool   // NM shows the device connected with our profile
 	wantIntact bool   // no link or address change, no DISCOVER
 }
@@ -55,6 +56,7 @@ func hoCases() []hoCase {
 		{name: "slaac", v4: "dhcp", v6: "auto", wantAdopt: true, wantIntact: true},
 		{name: "dhcp6", v4: "disabled", v6: "dhcp", wantAdopt: true, wantIntact: true},
 		{name: "cloud-ec2", v4: "dhcp", v6: "disabled", cloud: true, wantAdopt: true, wantIntact: true},
+		{name: "cloud-ec2-generic", v4: "dhcp", v6: "disabled", cloud: true, generic: true, wantAdopt: true, wantIntact: true},
 		// Negative cases: the harness must see what goes wrong.
 		{name: "neg-ipv6-ignore", v4: "dhcp", v6: "ignore", wantAdopt: true, wantIntact: false},
 		{name: "neg-no-state-file", v4: "dhcp", v6: "disabled", noState: true, wantAdopt: false, wantIntact: true},
@@ -147,7 +149,7 @@ func hoRun(t *testing.T, tc hoCase, i int, mode, bin, upBin string) {
 	if mode == "earlynet up" {
 		uuid = e.configureWithUp(tc, upBin)
 		if tc.cloud {
-			e.configureCloud()
+			uuid = e.configureCloud(tc, uuid)
 		}
 	} else {
 		uuid = e.configureStandIn(tc)
@@ -541,9 +543,15 @@ func (e *hoEnv) configureWithUp(tc hoCase, bin string) string {
 	if tc.v6 == "auto" {
 		e.waitSLAAC()
 	}
+	return e.stateUUID()
+}
+
+// stateUUID is the connection UUID the device's state file names.
+func (e *hoEnv) stateUUID() string {
+	e.t.Helper()
 	b, err := os.ReadFile(e.root(filepath.Join("run/NetworkManager/devices", strconv.Itoa(e.ifindex()))))
 	if err != nil {
-		e.t.Fatalf("earlynet up wrote no state file for %s: %v", e.ifC, err)
+		e.t.Fatalf("no state file for %s: %v", e.ifC, err)
 	}
 	m := regexp.MustCompile(`(?m)^connection-uuid=(\S+)$`).FindSubmatch(b)
 	if m == nil {
@@ -885,13 +893,20 @@ var hoCloudRules = []string{"from 192.0.2.201 lookup 30200", "from 192.0.2.202 l
 // its namespace (the lease address plus two secondaries) and runs
 // earlynet-cloud --apply there, as `earlynet up --cloud` does: the
 // secondary addresses, tables 30200/30400 and the rules go into the
-// kernel and into up's profile.
-func (e *hoEnv) configureCloud() {
+// kernel and into up's profile. With tc.generic, up's profile is first
+// made to apply to any device (no interface-name, multi-connect), as
+// ip=dhcp's default_connection is: earlynet-cloud must then write a
+// device-bound copy and move the hand-over to it. It returns the UUID
+// NetworkManager must adopt the device with.
+func (e *hoEnv) configureCloud(tc hoCase, upUUID string) string {
 	e.t.Helper()
 	out := e.must("ip", "-n", e.nsC, "-4", "-o", "addr", "show", "dev", e.ifC)
 	m := regexp.MustCompile(`inet (192\.0\.2\.\d+)/24`).FindStringSubmatch(out)
 	if m == nil {
 		e.t.Fatalf("no lease on %s before the cloud step:\n%s", e.ifC, out)
+	}
+	if tc.generic {
+		e.makeGeneric(upUUID)
 	}
 	e.must("ip", "-n", e.nsC, "addr", "add", "169.254.169.254/32", "dev", "lo")
 	macs := "network/interfaces/macs/" + hoMAC + "/"
@@ -904,6 +919,39 @@ func (e *hoEnv) configureCloud() {
 	bin := buildCloud(e.t)
 	e.t.Logf("earlynet-cloud: %s", e.must(e.inNS(bin, "--provider", "ec2", "--apply", "--root", "/", "--sysfs", "/sys")...))
 	e.checkCloudKept()
+	uuid := e.stateUUID()
+	if tc.generic {
+		if uuid == upUUID {
+			e.t.Fatalf("the state file still names the generic profile %s", upUUID)
+		}
+		lease := e.root(filepath.Join("run/NetworkManager", "internal-"+uuid+"-"+e.ifC+".lease"))
+		if _, err := os.Stat(lease); err != nil {
+			e.t.Errorf("no lease file for the cloud profile: %v", err)
+		}
+	} else if uuid != upUUID {
+		e.t.Fatalf("earlynet-cloud moved the hand-over from up's bound profile %s to %s", upUUID, uuid)
+	}
+	return uuid
+}
+
+// makeGeneric rewrites the profile with uuid so that it applies to any
+// Ethernet device.
+func (e *hoEnv) makeGeneric(uuid string) {
+	e.t.Helper()
+	paths, _ := filepath.Glob(e.root("run/NetworkManager/system-connections/*.nmconnection"))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(b, []byte("uuid="+uuid+"\n")) {
+			continue
+		}
+		text := regexp.MustCompile(`(?m)^interface-name=.*\n`).ReplaceAllString(string(b), "")
+		text = strings.Replace(text, "[connection]\n", "[connection]\nmulti-connect=3\n", 1)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			e.t.Fatal(err)
+		}
+		return
+	}
+	e.t.Fatalf("no profile with uuid %s", uuid)
 }
 
 // checkCloudKept: the cloud configuration is in the kernel.
