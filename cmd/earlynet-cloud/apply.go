@@ -120,9 +120,7 @@ func (k *kernel) removeStale(ch *change, prev, held metadata.Config) {
 // away a rule another device shares, like the 30350 one).
 func (k *kernel) reconcileRules(cs *changeSet) {
 	var keep []linkup.Rule
-	changed := map[string]bool{}
 	for _, ch := range cs.changes {
-		changed[ch.dev.MAC] = true
 		kept := ch.prevKernel().Rules4
 		if ch.kernel != nil {
 			kept = ch.kernel.Rules4
