@@ -145,6 +145,14 @@ func ValidIfname(s string) bool {
 	return true
 }
 
+// UUIDv4 formats 16 bytes (random, or a hash for a stable UUID) as a
+// version 4, variant 1 UUID in 8-4-4-4-12 form.
+func UUIDv4(b [16]byte) string {
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
 // ValidUUID reports whether s is a UUID in 8-4-4-4-12 hex form.
 func ValidUUID(s string) bool {
 	if len(s) != 36 {

@@ -55,3 +55,17 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestUUIDv4(t *testing.T) {
+	var b [16]byte
+	for i := range b {
+		b[i] = 0xff
+	}
+	got := UUIDv4(b)
+	if want := "ffffffff-ffff-4fff-bfff-ffffffffffff"; got != want {
+		t.Errorf("UUIDv4(all ones) = %s, want %s", got, want)
+	}
+	if got := UUIDv4([16]byte{}); got != "00000000-0000-4000-8000-000000000000" || !ValidUUID(got) {
+		t.Errorf("UUIDv4(zeros) = %s", got)
+	}
+}

@@ -198,8 +198,7 @@ func profileName(dev localDevice) string { return "cloud-" + dev.Name }
 // runs agree on a device's profile.
 func stableUUID(mac string) string {
 	b := sha256.Sum256([]byte("earlynet-cloud " + mac))
-	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return profiles.UUIDv4([16]byte(b[:16]))
 }
 
 // describe is the device's report line.
@@ -208,10 +207,10 @@ func (ch *change) describe(dryRun bool) deviceReport {
 	if ch.profile != nil {
 		d.Profile = ch.profile.ID
 	}
-	for _, a := range append(append([]any{}, toAny(ch.cfg.Addresses4)...), toAny(ch.cfg.Addresses6)...) {
-		d.Addresses = append(d.Addresses, fmt.Sprint(a))
+	for _, a := range slices.Concat(ch.cfg.Addresses4, ch.cfg.Addresses6) {
+		d.Addresses = append(d.Addresses, a.String())
 	}
-	for _, rt := range append(append([]profiles.Route{}, ch.cfg.Routes4...), ch.cfg.Routes6...) {
+	for _, rt := range slices.Concat(ch.cfg.Routes4, ch.cfg.Routes6) {
 		d.Routes = append(d.Routes, routeString(rt))
 	}
 	for _, ru := range ch.cfg.Rules4 {
@@ -230,14 +229,6 @@ func (ch *change) describe(dryRun bool) deviceReport {
 		d.Status = "unchanged"
 	}
 	return d
-}
-
-func toAny[T any](xs []T) []any {
-	out := make([]any, len(xs))
-	for i, x := range xs {
-		out[i] = x
-	}
-	return out
 }
 
 func routeString(rt profiles.Route) string {

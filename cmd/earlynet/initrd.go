@@ -16,6 +16,7 @@ import (
 	"github.com/earlynet/earlynet/cmd/internal/renameio"
 	"github.com/earlynet/earlynet/initrd"
 	"github.com/earlynet/earlynet/keyfile"
+	"github.com/earlynet/earlynet/profiles"
 )
 
 // initrdFlags are nm-initrd-generator's options, with its defaults.
@@ -149,9 +150,7 @@ func newUUID() string {
 			b[i+j] = byte(v >> (8 * j))
 		}
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return profiles.UUIDv4(b)
 }
 
 // printResult is --stdout mode, in nm-initrd-generator's format.

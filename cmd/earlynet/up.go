@@ -165,9 +165,7 @@ func stableUUIDs(tokens []string) func() string {
 	return func() string {
 		n++
 		b := sha256.Sum256(fmt.Appendf(seed[:], "/%d", n))
-		b[6] = b[6]&0x0f | 0x40
-		b[8] = b[8]&0x3f | 0x80
-		return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+		return profiles.UUIDv4([16]byte(b[:16]))
 	}
 }
 
