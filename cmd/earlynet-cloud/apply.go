@@ -97,15 +97,15 @@ func (k *kernel) addRoutes(ch *change, prev metadata.Config, held *metadata.Conf
 // A failure is reported; the rest goes on.
 func (k *kernel) removeStale(ch *change, prev, held metadata.Config) {
 	name := ch.dev.Name
-	for _, a := range append(slices.Clone(prev.Addresses4), prev.Addresses6...) {
+	for _, a := range slices.Concat(prev.Addresses4, prev.Addresses6) {
 		if !slices.Contains(held.Addresses4, a) && !slices.Contains(held.Addresses6, a) {
 			if err := k.l.DelAddress(name, a); err != nil {
 				k.warn(err.Error())
 			}
 		}
 	}
-	keep := append(slices.Clone(held.Routes4), held.Routes6...)
-	for _, rt := range append(slices.Clone(prev.Routes4), prev.Routes6...) {
+	keep := slices.Concat(held.Routes4, held.Routes6)
+	for _, rt := range slices.Concat(prev.Routes4, prev.Routes6) {
 		lr := kernelRoute(rt)
 		if !slices.ContainsFunc(keep, func(p profiles.Route) bool { return kernelRoute(p) == lr }) {
 			if err := k.l.DelRoute(name, lr); err != nil {

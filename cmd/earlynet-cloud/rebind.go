@@ -24,8 +24,8 @@ type rebindInfo struct{ from, to string }
 // profile's name (NetworkManager looks it up by connection UUID). No
 // state file, or one naming another profile: nothing to do.
 func (r *cloudRun) stageRebind(b *renameio.Batch, ch *change) error {
-	statePath := filepath.Join(r.f.root, nmhandover.DevicesDir, strconv.Itoa(ch.dev.Index))
-	raw, err := os.ReadFile(statePath)
+	devState := filepath.Join(r.f.root, nmhandover.DevicesDir, strconv.Itoa(ch.dev.Index))
+	raw, err := os.ReadFile(devState)
 	if errors.Is(err, os.ErrNotExist) || ch.dev.Index <= 0 {
 		return nil
 	}
@@ -39,7 +39,7 @@ func (r *cloudRun) stageRebind(b *renameio.Batch, ch *change) error {
 	}
 	groups, err := keyfile.Parse(raw)
 	if err != nil {
-		r.warn(fmt.Sprintf("hand-over state %s left alone: %v", statePath, err))
+		r.warn(fmt.Sprintf("hand-over state %s left alone: %v", devState, err))
 		return nil
 	}
 	found := false
@@ -61,7 +61,7 @@ func (r *cloudRun) stageRebind(b *renameio.Batch, ch *change) error {
 			return err
 		}
 	}
-	if err := b.Stage(statePath, keyfile.Format(groups), 0o600); err != nil {
+	if err := b.Stage(devState, keyfile.Format(groups), 0o600); err != nil {
 		return err
 	}
 	ch.status += ", hand-over moved to " + ch.profile.ID
